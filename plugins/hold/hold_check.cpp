@@ -1,0 +1,63 @@
+#include "plugins/hold/hold_check.h"
+
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace guardd {
+namespace {
+
+std::string format_local_time(int64_t time_us) {
+  std::time_t t = static_cast<std::time_t>(time_us / 1000000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+class HoldCheck final : public Check {
+ public:
+  explicit HoldCheck(std::shared_ptr<HoldSource> holds) : holds_(std::move(holds)) {}
+
+  CheckAnswer evaluate(const CheckContext& ctx) const override {
+    if (!holds_) return {Outcome::Error, "no hold store available", nullptr};
+    auto holds = holds_->active_holds();
+    if (!holds) return {Outcome::Error, "cannot read holds: " + holds.error(), nullptr};
+    nlohmann::json facts = nlohmann::json::array();
+    const Hold* first = nullptr;
+    for (const auto& h : *holds) {
+      if (!h.covers(ctx.request.operation)) continue;
+      if (first == nullptr) first = &h;
+      facts.push_back({{"id", h.id},
+                       {"uid", h.uid},
+                       {"reason", h.reason},
+                       {"created_us", h.created_us},
+                       {"operations", h.operations}});
+    }
+    if (first == nullptr) return {Outcome::Pass, "no hold covers this operation", nullptr};
+    std::string reason = fmt::format("hold {} by uid {} since {}: {}", first->id, first->uid,
+                                     format_local_time(first->created_us), first->reason);
+    if (facts.size() > 1) reason += fmt::format(" (and {} more holds)", facts.size() - 1);
+    return {Outcome::Veto, reason, {{"holds", facts}}};
+  }
+
+ private:
+  std::shared_ptr<HoldSource> holds_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<const Check>> create_hold_check(const CheckSection&,
+                                                       const CheckServices& services) {
+  return std::shared_ptr<const Check>(std::make_shared<HoldCheck>(services.holds));
+}
+
+bool Hold::covers(const std::string& operation) const {
+  if (operations.empty()) return true;
+  for (const auto& op : operations)
+    if (op == operation) return true;
+  return false;
+}
+
+}  // namespace guardd

@@ -1,0 +1,84 @@
+#include "plugins/process/process_check.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "common/procfs.h"
+#include "daemon/config_values.h"
+
+namespace guardd {
+namespace {
+
+// The kernel truncates comm to 15 characters; compare names the same way.
+constexpr size_t kCommLength = 15;
+
+std::string basename_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+class ProcessCheck final : public Check {
+ public:
+  explicit ProcessCheck(std::vector<std::string> names) : names_(std::move(names)) {}
+
+  CheckAnswer evaluate(const CheckContext&) const override {
+    nlohmann::json found = nlohmann::json::array();
+    std::vector<std::string> summary;
+    const pid_t self = getpid();
+    for (pid_t pid : procfs::list_pids()) {
+      if (pid == self) continue;
+      auto st = procfs::read_stat(pid);
+      if (!st || st->state == 'Z' || st->state == 'X') continue;  // gone or a zombie
+      auto exe = procfs::read_exe(pid);
+      auto name = match(st->comm, exe);
+      if (!name) continue;
+      found.push_back({{"pid", pid},
+                       {"name", *name},
+                       {"exe", exe ? nlohmann::json(*exe) : nlohmann::json(nullptr)},
+                       {"cmdline", procfs::read_cmdline(pid, 1024).value_or("")}});
+      summary.push_back(fmt::format("{} (pid {})", *name, pid));
+    }
+    if (found.empty())
+      return {Outcome::Pass, fmt::format("none of {} running", fmt::join(names_, ", ")),
+              nullptr};
+    std::string reason = summary.size() == 1
+                             ? fmt::format("critical process running: {}", summary[0])
+                             : fmt::format("{} critical processes running: {}", summary.size(),
+                                           fmt::join(summary, ", "));
+    return {Outcome::Veto, reason, {{"processes", found}}};
+  }
+
+ private:
+  std::optional<std::string> match(const std::string& comm,
+                                   const std::optional<std::string>& exe) const {
+    for (const auto& n : names_) {
+      if (exe && basename_of(*exe) == n) return n;
+      if (comm == n.substr(0, kCommLength)) return n;
+    }
+    return std::nullopt;
+  }
+
+  std::vector<std::string> names_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<const Check>> create_process_check(const CheckSection& section,
+                                                          const CheckServices&) {
+  auto names = section.options.find("names");
+  if (names == section.options.end())
+    return Error{fmt::format("{}: [check.{}] needs 'names' (process names to protect)",
+                             section.where(), section.name)};
+  auto list = parse_list(names->second.text);
+  if (list.empty()) return Error{fmt::format("{}: names: empty list", names->second.where())};
+  for (const auto& n : list)
+    if (n.find('/') != std::string::npos)
+      return Error{fmt::format("{}: names: '{}' must be a command name, not a path",
+                               names->second.where(), n)};
+  return std::shared_ptr<const Check>(std::make_shared<ProcessCheck>(list));
+}
+
+}  // namespace guardd

@@ -1,0 +1,36 @@
+#include "plugins/registry.h"
+
+#include "plugins/hold/hold_check.h"
+#include "plugins/process/process_check.h"
+
+namespace guardd {
+namespace {
+
+constexpr TypeKey kProcessKeys[] = {
+    {"names", "", "Command names (executable basename or comm) whose running vetoes."},
+};
+
+}  // namespace
+
+std::span<const CheckType> check_types() {
+  // The one list of built-in check types, in documentation order.
+  static const CheckType kTypes[] = {
+      {"hold", "Vetoes while an admin hold covers the operation.", {}, true, {},
+       create_hold_check},
+      {"process",
+       "Vetoes while a process with one of the configured names runs.",
+       {"reinstall", "wipe", "decommission"},
+       false,
+       kProcessKeys,
+       create_process_check},
+  };
+  return kTypes;
+}
+
+const CheckType* find_check_type(std::string_view name) {
+  for (const auto& t : check_types())
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+}  // namespace guardd

@@ -1,0 +1,93 @@
+#include "common/procfs.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+namespace guardd::procfs {
+namespace {
+
+std::string pid_path(const std::string& root, pid_t pid, const char* leaf) {
+  return root + "/" + std::to_string(pid) + "/" + leaf;
+}
+
+std::optional<std::string> slurp(const std::string& path, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string data(max_bytes, '\0');
+  in.read(data.data(), static_cast<std::streamsize>(max_bytes));
+  data.resize(static_cast<size_t>(in.gcount()));
+  return data;
+}
+
+}  // namespace
+
+std::optional<Stat> read_stat(pid_t pid, const std::string& proc_root) {
+  auto text = slurp(pid_path(proc_root, pid, "stat"), 4096);
+  if (!text) return std::nullopt;
+  // comm is in parentheses and may itself contain ')' or spaces: split at the last ')'.
+  auto open = text->find('(');
+  auto close = text->rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open)
+    return std::nullopt;
+  Stat st;
+  st.comm = text->substr(open + 1, close - open - 1);
+  std::istringstream rest(text->substr(close + 1));
+  rest >> st.state >> st.ppid;
+  if (!rest) return std::nullopt;
+  return st;
+}
+
+std::optional<std::vector<std::string>> read_argv(pid_t pid, const std::string& proc_root) {
+  auto text = slurp(pid_path(proc_root, pid, "cmdline"), 64 * 1024);
+  if (!text) return std::nullopt;
+  std::vector<std::string> argv;
+  size_t start = 0;
+  while (start < text->size()) {
+    size_t end = text->find('\0', start);
+    if (end == std::string::npos) end = text->size();
+    argv.push_back(text->substr(start, end - start));
+    start = end + 1;
+  }
+  return argv;
+}
+
+std::optional<std::string> read_cmdline(pid_t pid, size_t max_bytes,
+                                        const std::string& proc_root) {
+  auto text = slurp(pid_path(proc_root, pid, "cmdline"), max_bytes);
+  if (!text) return std::nullopt;
+  while (!text->empty() && text->back() == '\0') text->pop_back();
+  for (char& c : *text)
+    if (c == '\0') c = ' ';
+  return text;
+}
+
+std::optional<std::string> read_exe(pid_t pid, const std::string& proc_root) {
+  char buf[4096];
+  ssize_t n = readlink(pid_path(proc_root, pid, "exe").c_str(), buf, sizeof(buf) - 1);
+  if (n <= 0) return std::nullopt;
+  std::string exe(buf, static_cast<size_t>(n));
+  constexpr std::string_view kDeleted = " (deleted)";
+  if (exe.size() > kDeleted.size() && exe.ends_with(kDeleted))
+    exe.resize(exe.size() - kDeleted.size());
+  return exe;
+}
+
+std::vector<pid_t> list_pids(const std::string& proc_root) {
+  std::vector<pid_t> pids;
+  DIR* dir = opendir(proc_root.c_str());
+  if (dir == nullptr) return pids;
+  while (dirent* e = readdir(dir)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (end != e->d_name && *end == '\0' && pid > 0) pids.push_back(static_cast<pid_t>(pid));
+  }
+  closedir(dir);
+  return pids;
+}
+
+}  // namespace guardd::procfs

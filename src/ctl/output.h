@@ -1,0 +1,27 @@
+// Human-readable output of guardctl; --json prints guardd's replies as they are.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace guardd::ctl {
+
+/// Local time "YYYY-MM-DD HH:MM:SS" of microseconds since the epoch.
+std::string format_time(int64_t time_us);
+
+/// A Check reply: the verdict line, then one line per check (name, outcome, reason).
+void print_check(std::FILE* out, const nlohmann::json& decision, bool allowed);
+
+/// ListDecisions: one line per decision.
+void print_log(std::FILE* out, const nlohmann::json& decisions);
+
+/// GetStatus: version, audit health, checks, holds.
+void print_status(std::FILE* out, const nlohmann::json& status);
+
+/// One hold on one line.
+std::string describe_hold(const nlohmann::json& hold);
+
+}  // namespace guardd::ctl

@@ -1,0 +1,303 @@
+#include "daemon/audit_store.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "daemon/config_values.h"
+#include "daemon/decision_json.h"
+#include "daemon/sqlite_statement.h"
+
+namespace guardd {
+namespace {
+
+// Forward migrations: entry N takes the schema from version N to N+1. Never edit a
+// released entry; append a new one.
+constexpr const char* kMigrations[] = {
+    // 0 -> 1: decisions and holds.
+    R"sql(
+CREATE TABLE decisions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_us INTEGER NOT NULL,
+  operation TEXT NOT NULL,
+  target TEXT,
+  reason TEXT,
+  verdict TEXT NOT NULL,
+  dry_run INTEGER NOT NULL DEFAULT 0,
+  caller_uid INTEGER NOT NULL,
+  caller_gid INTEGER NOT NULL,
+  caller_pid INTEGER NOT NULL,
+  caller_exe TEXT,
+  caller_cmdline TEXT,
+  caller_parent_cmdline TEXT,
+  checks TEXT NOT NULL,
+  duration_us INTEGER NOT NULL
+);
+CREATE INDEX decisions_time ON decisions(time_us);
+CREATE TABLE holds (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  created_us INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  operations TEXT NOT NULL,
+  released_us INTEGER,
+  released_uid INTEGER
+);
+)sql",
+    // 1 -> 2: host and version on each row, the rejection message, and query indexes.
+    R"sql(
+ALTER TABLE decisions ADD COLUMN hostname TEXT NOT NULL DEFAULT '';
+ALTER TABLE decisions ADD COLUMN guardd_version TEXT NOT NULL DEFAULT '';
+ALTER TABLE decisions ADD COLUMN error TEXT;
+CREATE INDEX decisions_verdict ON decisions(verdict, time_us);
+CREATE INDEX decisions_operation ON decisions(operation, time_us);
+CREATE INDEX holds_active ON holds(released_us);
+)sql",
+};
+static_assert(std::size(kMigrations) == AuditStore::kSchemaVersion);
+
+constexpr const char* kDecisionColumns =
+    "id, time_us, operation, target, reason, verdict, dry_run, caller_uid, caller_gid, "
+    "caller_pid, caller_exe, caller_cmdline, caller_parent_cmdline, checks, duration_us, "
+    "hostname, guardd_version, error";
+
+Decision decision_from_row(const Statement& s) {
+  Decision d;
+  d.id = s.integer(0);
+  d.time_us = s.integer(1);
+  d.operation = s.text(2);
+  d.target = s.optional_text(3);
+  d.reason = s.optional_text(4);
+  d.verdict = parse_verdict(s.text(5)).value_or(Verdict::Refused);
+  d.dry_run = s.integer(6) != 0;
+  d.caller.uid = static_cast<uid_t>(s.integer(7));
+  d.caller.gid = static_cast<gid_t>(s.integer(8));
+  d.caller.pid = static_cast<pid_t>(s.integer(9));
+  d.caller.exe = s.optional_text(10);
+  d.caller.cmdline = s.optional_text(11);
+  d.caller.parent_cmdline = s.optional_text(12);
+  auto checks = nlohmann::json::parse(s.text(13), nullptr, false);
+  if (checks.is_array())
+    for (const auto& c : checks) d.checks.push_back(check_result_from_json(c));
+  d.duration_us = s.integer(14);
+  d.hostname = s.text(15);
+  d.guardd_version = s.text(16);
+  d.error = s.optional_text(17);
+  return d;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<AuditStore>> AuditStore::open(const std::string& path, int target_version) {
+  std::error_code ec;
+  auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return Error{fmt::format("cannot create {}: {}", dir.string(), ec.message())};
+  }
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return Error{fmt::format("cannot open audit database {}: {}", path, msg)};
+  }
+  std::shared_ptr<AuditStore> store(new AuditStore(db, path));
+  sqlite3_busy_timeout(db, 2000);
+  for (const char* pragma : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"}) {
+    Status st = store->exec(pragma);
+    if (!st) return Error{fmt::format("audit database {}: {}", path, st.error())};
+  }
+  Status migrated = store->migrate(target_version);
+  if (!migrated) return Error{fmt::format("audit database {}: {}", path, migrated.error())};
+  // journal_mode=WAL only reports, it cannot fail silently: verify it took.
+  Statement mode(db, "PRAGMA journal_mode");
+  if (!mode.ok() || mode.step() != SQLITE_ROW || mode.text(0) != "wal")
+    return Error{fmt::format("audit database {}: cannot switch to WAL mode", path)};
+  return store;
+}
+
+AuditStore::~AuditStore() { close(); }
+
+void AuditStore::close() {
+  std::lock_guard lock(mutex_);
+  if (db_ != nullptr) sqlite3_close_v2(db_);
+  db_ = nullptr;
+}
+
+Status AuditStore::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    return Error{msg};
+  }
+  return ok_status();
+}
+
+std::string AuditStore::failure(const char* what) {
+  std::string msg = db_ ? fmt::format("{}: {}", what, sqlite3_errmsg(db_))
+                        : fmt::format("{}: audit database is closed", what);
+  last_error_ = msg;
+  return msg;
+}
+
+Status AuditStore::migrate(int target_version) {
+  Statement v(db_, "PRAGMA user_version");
+  if (!v.ok() || v.step() != SQLITE_ROW) return Error{failure("cannot read schema version")};
+  int current = static_cast<int>(v.integer(0));
+  if (current > kSchemaVersion)
+    return Error{fmt::format("schema version {} is newer than this guardd understands ({})",
+                             current, kSchemaVersion)};
+  for (int version = current; version < target_version; ++version) {
+    std::string sql = fmt::format("BEGIN IMMEDIATE; {} PRAGMA user_version = {}; COMMIT;",
+                                  kMigrations[version], version + 1);
+    Status st = exec(sql.c_str());
+    if (!st) {
+      (void)exec("ROLLBACK");
+      return Error{fmt::format("migration to schema version {} failed: {}", version + 1,
+                               st.error())};
+    }
+  }
+  return ok_status();
+}
+
+Result<int64_t> AuditStore::record(const Decision& d) {
+  std::lock_guard lock(mutex_);
+  if (!db_) return Error{failure("cannot record decision")};
+  Statement s(db_,
+              "INSERT INTO decisions (time_us, operation, target, reason, verdict, dry_run, "
+              "caller_uid, caller_gid, caller_pid, caller_exe, caller_cmdline, "
+              "caller_parent_cmdline, checks, duration_us, hostname, guardd_version, error) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+              "?17)");
+  if (!s.ok()) return Error{failure("cannot record decision")};
+  nlohmann::json checks = nlohmann::json::array();
+  for (const auto& c : d.checks) checks.push_back(check_result_to_json(c));
+  s.bind(1, d.time_us);
+  s.bind(2, d.operation);
+  s.bind(3, d.target);
+  s.bind(4, d.reason);
+  s.bind(5, std::string(to_string(d.verdict)));
+  s.bind(6, int64_t{d.dry_run});
+  s.bind(7, int64_t{d.caller.uid});
+  s.bind(8, int64_t{d.caller.gid});
+  s.bind(9, int64_t{d.caller.pid});
+  s.bind(10, d.caller.exe);
+  s.bind(11, d.caller.cmdline);
+  s.bind(12, d.caller.parent_cmdline);
+  s.bind(13, checks.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  s.bind(14, d.duration_us);
+  s.bind(15, d.hostname);
+  s.bind(16, d.guardd_version);
+  s.bind(17, d.error);
+  if (s.step() != SQLITE_DONE) return Error{failure("cannot record decision")};
+  last_error_.reset();
+  return sqlite3_last_insert_rowid(db_);
+}
+
+Result<std::vector<Decision>> AuditStore::list(const DecisionFilter& f) {
+  std::lock_guard lock(mutex_);
+  if (!db_) return Error{failure("cannot list decisions")};
+  // Build the WHERE clause from the filters present so SQLite can use the indexes.
+  std::vector<std::string> where;
+  if (f.since_us) where.push_back("time_us >= ?1");
+  if (f.until_us) where.push_back("time_us <= ?2");
+  if (f.operation) where.push_back("operation = ?3");
+  if (f.verdict) where.push_back("verdict = ?4");
+  std::string sql = fmt::format("SELECT {} FROM decisions {} {} ORDER BY id DESC LIMIT ?5",
+                                kDecisionColumns, where.empty() ? "" : "WHERE",
+                                fmt::join(where, " AND "));
+  Statement s(db_, sql.c_str());
+  if (!s.ok()) return Error{failure("cannot list decisions")};
+  if (f.since_us) s.bind(1, *f.since_us);
+  if (f.until_us) s.bind(2, *f.until_us);
+  if (f.operation) s.bind(3, *f.operation);
+  if (f.verdict) s.bind(4, std::string(to_string(*f.verdict)));
+  s.bind(5, int64_t{f.limit});
+  std::vector<Decision> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(decision_from_row(s));
+  if (rc != SQLITE_DONE) return Error{failure("cannot list decisions")};
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+Result<Hold> AuditStore::place_hold(uid_t uid, const std::string& reason,
+                                    const std::vector<std::string>& operations, int64_t now_us) {
+  std::lock_guard lock(mutex_);
+  if (!db_) return Error{failure("cannot place hold")};
+  Statement s(db_, "INSERT INTO holds (created_us, uid, reason, operations) VALUES (?1,?2,?3,?4)");
+  if (!s.ok()) return Error{failure("cannot place hold")};
+  s.bind(1, now_us);
+  s.bind(2, int64_t{uid});
+  s.bind(3, reason);
+  s.bind(4, fmt::format("{}", fmt::join(operations, " ")));
+  if (s.step() != SQLITE_DONE) return Error{failure("cannot place hold")};
+  return Hold{sqlite3_last_insert_rowid(db_), now_us, uid, reason, operations};
+}
+
+Result<bool> AuditStore::release_hold(int64_t id, uid_t uid, int64_t now_us) {
+  std::lock_guard lock(mutex_);
+  if (!db_) return Error{failure("cannot release hold")};
+  Statement s(db_,
+              "UPDATE holds SET released_us = ?1, released_uid = ?2 "
+              "WHERE id = ?3 AND released_us IS NULL");
+  if (!s.ok()) return Error{failure("cannot release hold")};
+  s.bind(1, now_us);
+  s.bind(2, int64_t{uid});
+  s.bind(3, id);
+  if (s.step() != SQLITE_DONE) return Error{failure("cannot release hold")};
+  return sqlite3_changes(db_) > 0;
+}
+
+Result<std::vector<Hold>> AuditStore::active_holds() {
+  std::lock_guard lock(mutex_);
+  if (!db_) return Error{failure("cannot read holds")};
+  Statement s(db_,
+              "SELECT id, created_us, uid, reason, operations FROM holds "
+              "WHERE released_us IS NULL ORDER BY id");
+  if (!s.ok()) return Error{failure("cannot read holds")};
+  std::vector<Hold> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW)
+    out.push_back(Hold{s.integer(0), s.integer(1), static_cast<uid_t>(s.integer(2)), s.text(3),
+                       parse_list(s.text(4))});
+  if (rc != SQLITE_DONE) return Error{failure("cannot read holds")};
+  return out;
+}
+
+Result<int64_t> AuditStore::prune(int64_t before_us) {
+  std::lock_guard lock(mutex_);
+  if (!db_) return Error{failure("cannot prune")};
+  Statement s(db_, "DELETE FROM decisions WHERE time_us < ?1");
+  if (!s.ok()) return Error{failure("cannot prune")};
+  s.bind(1, before_us);
+  if (s.step() != SQLITE_DONE) return Error{failure("cannot prune")};
+  return int64_t{sqlite3_changes(db_)};
+}
+
+AuditStats AuditStore::stats() {
+  std::lock_guard lock(mutex_);
+  AuditStats st;
+  st.path = path_;
+  st.last_error = last_error_;
+  if (!db_) return st;
+  Statement v(db_, "PRAGMA user_version");
+  if (v.ok() && v.step() == SQLITE_ROW) st.schema_version = static_cast<int>(v.integer(0));
+  Statement last(db_, "SELECT coalesce(max(id), 0) FROM decisions");
+  if (last.ok() && last.step() == SQLITE_ROW) st.last_decision_id = last.integer(0);
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal"}) {
+    auto size = std::filesystem::file_size(path_ + suffix, ec);
+    if (!ec) st.size_bytes += static_cast<int64_t>(size);
+  }
+  return st;
+}
+
+}  // namespace guardd

@@ -1,0 +1,89 @@
+// The audit log: every decision and every hold, durably in SQLite.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "guardd/decision.h"
+#include "guardd/hold.h"
+#include "guardd/result.h"
+
+namespace guardd {
+
+/// Which decisions ListDecisions returns.
+struct DecisionFilter {
+  std::optional<int64_t> since_us;
+  std::optional<int64_t> until_us;
+  std::optional<std::string> operation;
+  std::optional<Verdict> verdict;
+  int limit = 100;
+};
+
+/// Facts about the audit database for GetStatus.
+struct AuditStats {
+  std::string path;
+  int schema_version = 0;
+  int64_t last_decision_id = 0;
+  int64_t size_bytes = 0;
+  std::optional<std::string> last_error;  // the most recent failed write, if any
+};
+
+/// SQLite-backed store, safe to call from any thread (calls are serialised).
+class AuditStore final : public HoldSource {
+ public:
+  /// Newest schema this build writes.
+  static constexpr int kSchemaVersion = 2;
+
+  /// Opens (creating if needed) and migrates the database up to `target_version`; tests pass
+  /// an older version to build a database of an older schema.
+  static Result<std::shared_ptr<AuditStore>> open(const std::string& path,
+                                                  int target_version = kSchemaVersion);
+
+  ~AuditStore() override;
+  AuditStore(const AuditStore&) = delete;
+  AuditStore& operator=(const AuditStore&) = delete;
+
+  /// Commits a decision durably (synchronous=FULL) and returns its id.
+  Result<int64_t> record(const Decision& decision);
+
+  /// Decisions matching the filter: the newest `limit` of them, oldest first.
+  Result<std::vector<Decision>> list(const DecisionFilter& filter);
+
+  /// Stores a new active hold.
+  Result<Hold> place_hold(uid_t uid, const std::string& reason,
+                          const std::vector<std::string>& operations, int64_t now_us);
+
+  /// Releases an active hold; false when no active hold has that id.
+  Result<bool> release_hold(int64_t id, uid_t uid, int64_t now_us);
+
+  /// Holds placed and not yet released, oldest first.
+  Result<std::vector<Hold>> active_holds() override;
+
+  /// Deletes decisions older than `before_us`; returns how many.
+  Result<int64_t> prune(int64_t before_us);
+
+  /// Path, schema version, size and health.
+  AuditStats stats();
+
+  /// Closes the database; later calls fail with an error.
+  void close();
+
+ private:
+  AuditStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Status migrate(int target_version);
+  Status exec(const char* sql);
+  std::string failure(const char* what);
+
+  std::mutex mutex_;
+  sqlite3* db_;
+  std::string path_;
+  std::optional<std::string> last_error_;
+};
+
+}  // namespace guardd

@@ -1,0 +1,91 @@
+// io.guardd.Guard.Check: validate, run the checks, decide, record, answer.
+#include <fmt/format.h>
+
+#include "daemon/decision_json.h"
+#include "daemon/engine.h"
+#include "daemon/params.h"
+#include "daemon/service.h"
+#include "daemon/wipe_target.h"
+#include "guardd/protocol.h"
+
+namespace guardd {
+namespace {
+
+constexpr size_t kMaxReason = 4096;
+constexpr size_t kMaxTarget = 4096;
+
+}  // namespace
+
+Reply Service::check(const nlohmann::json& p, const Caller& caller, const Policy& policy) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + policy.config.daemon.decision_timeout;
+  Decision d;
+  d.time_us = now_us();
+  d.caller = caller;
+
+  auto operation = params::optional_string(p, "operation");
+  auto target = params::optional_string(p, "target");
+  auto reason = params::optional_string(p, "reason");
+  auto force = params::optional_bool(p, "force");
+  auto dry_run = params::optional_bool(p, "dry_run");
+  if (operation && *operation) d.operation = **operation;
+  if (target) d.target = *target;
+  if (reason) d.reason = *reason;
+  if (dry_run && *dry_run) d.dry_run = **dry_run;
+
+  auto invalid_parameter = [&](const std::string& name) {
+    return reject(std::move(d), Verdict::Invalid, protocol::kErrInvalidParameter,
+                  fmt::format("invalid parameter '{}'", name));
+  };
+  auto invalid = [&](const std::string& message) {
+    return reject(std::move(d), Verdict::Invalid, protocol::kErrInvalidRequest, message);
+  };
+  if (auto unknown =
+          params::unknown_parameter(p, {"operation", "target", "reason", "force", "dry_run"}))
+    return invalid_parameter(*unknown);
+  if (!operation || !*operation) return invalid_parameter("operation");
+  if (!target) return invalid_parameter("target");
+  if (!reason) return invalid_parameter("reason");
+  if (!force) return invalid_parameter("force");
+  if (!dry_run) return invalid_parameter("dry_run");
+
+  if (!policy.config.knows_operation(d.operation))
+    return invalid(fmt::format("unknown operation '{}' (known: {})", d.operation,
+                               fmt::join(policy.config.operations(), ", ")));
+  if (d.reason && d.reason->size() > kMaxReason)
+    return invalid(fmt::format("reason is longer than {} bytes", kMaxReason));
+  if (d.target && d.target->size() > kMaxTarget)
+    return invalid(fmt::format("target is longer than {} bytes", kMaxTarget));
+  if (d.operation == "wipe") {
+    auto resolved = resolve_wipe_target(d.target);
+    if (!resolved) return invalid(resolved.error());
+  }
+
+  const bool forcing = force->value_or(false);
+  if (forcing) {
+    if (!has_privilege(caller, Privilege::Admin, policy))
+      return reject(std::move(d), Verdict::Denied, protocol::kErrPermissionDenied,
+                    fmt::format("force needs {}", describe(Privilege::Admin)));
+    if (!policy.config.daemon.allow_force)
+      return reject(std::move(d), Verdict::Denied, protocol::kErrPermissionDenied,
+                    "force is disabled by configuration (allow_force = no)");
+    if (!d.reason || d.reason->find_first_not_of(" \t") == std::string::npos)
+      return invalid("force needs a non-empty reason");
+  }
+
+  CheckRequest request{d.operation, d.target, d.reason, forcing, d.dry_run};
+  d.checks = run_checks(policy.checks, request, caller, deadline);
+  d.verdict = decide(d.checks, forcing ? ForceMode::Yes : ForceMode::No);
+  d.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+
+  // No decision without a record: the answer is only given once the row is committed.
+  auto id = commit(d);
+  if (!id)
+    return Reply{std::string(protocol::kErrAuditUnavailable),
+                 {{"reason", fmt::format("decision not recorded, so refused: {}", id.error())}}};
+  return Reply{"", {{"decision", decision_to_json(d)}, {"allowed", grants(d.verdict)}}};
+}
+
+}  // namespace guardd

@@ -1,0 +1,125 @@
+#include "daemon/engine.h"
+
+#include <condition_variable>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/duration.h"
+
+namespace guardd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Shared with the check threads, which may outlive the request if they overrun.
+struct Run {
+  CheckRequest request;
+  Caller caller;
+  std::mutex mutex;
+  std::condition_variable done;
+  std::vector<std::optional<CheckResult>> results;
+};
+
+int64_t micros_since(Clock::time_point start) {
+  return std::chrono::duration_cast<Micros>(Clock::now() - start).count();
+}
+
+CheckAnswer evaluate_guarded(const Check& check, const CheckContext& ctx) {
+  try {
+    return check.evaluate(ctx);
+  } catch (const std::exception& e) {
+    return {Outcome::Error, fmt::format("check failed unexpectedly: {}", e.what()), nullptr};
+  } catch (...) {
+    return {Outcome::Error, "check failed unexpectedly", nullptr};
+  }
+}
+
+}  // namespace
+
+std::vector<CheckResult> run_checks(const std::vector<CheckInstance>& checks,
+                                    const CheckRequest& request, const Caller& caller,
+                                    Clock::time_point deadline) {
+  auto run = std::make_shared<Run>();
+  run->request = request;
+  run->caller = caller;
+  const Clock::time_point start = Clock::now();
+
+  std::vector<const CheckInstance*> selected;
+  std::vector<Clock::time_point> deadlines;
+  for (const auto& c : checks) {
+    if (!c.guards(request.operation)) continue;
+    selected.push_back(&c);
+    deadlines.push_back(std::min(deadline, start + c.timeout));
+  }
+  run->results.resize(selected.size());
+
+  for (size_t i = 0; i < selected.size(); ++i) {
+    const CheckInstance& inst = *selected[i];
+    CheckResult blank{inst.name, Outcome::Error, "", nullptr, 0, inst.on_error};
+    try {
+      std::thread([run, i, blank, check = inst.check, check_deadline = deadlines[i], start] {
+        CheckContext ctx{run->request, run->caller, check_deadline};
+        CheckAnswer answer = evaluate_guarded(*check, ctx);
+        std::lock_guard lock(run->mutex);
+        if (run->results[i]) return;  // already timed out: the late answer is ignored
+        CheckResult r = blank;
+        r.outcome = answer.outcome;
+        r.reason = std::move(answer.reason);
+        r.facts = std::move(answer.facts);
+        r.duration_us = micros_since(start);
+        run->results[i] = std::move(r);
+        run->done.notify_all();
+      }).detach();
+    } catch (const std::system_error& e) {
+      std::lock_guard lock(run->mutex);
+      CheckResult r = blank;
+      r.reason = fmt::format("cannot start check: {}", e.what());
+      run->results[i] = std::move(r);
+    }
+  }
+
+  std::unique_lock lock(run->mutex);
+  while (true) {
+    std::optional<Clock::time_point> next;
+    const auto now = Clock::now();
+    for (size_t i = 0; i < selected.size(); ++i) {
+      if (run->results[i]) continue;
+      if (now >= deadlines[i]) {
+        // Report the limit as configured: the deadline minus start, to the millisecond.
+        auto limit = std::chrono::round<std::chrono::milliseconds>(deadlines[i] - start);
+        run->results[i] = CheckResult{selected[i]->name,
+                                      Outcome::Error,
+                                      fmt::format("timed out after {}", format_duration(limit)),
+                                      nullptr,
+                                      micros_since(start),
+                                      selected[i]->on_error};
+        continue;
+      }
+      if (!next || deadlines[i] < *next) next = deadlines[i];
+    }
+    if (!next) break;
+    run->done.wait_until(lock, *next);
+  }
+  std::vector<CheckResult> out;
+  out.reserve(selected.size());
+  for (auto& r : run->results) out.push_back(*r);
+  return out;
+}
+
+Verdict decide(const std::vector<CheckResult>& results, ForceMode force) {
+  bool objected = false;
+  for (const auto& r : results) {
+    if (r.outcome == Outcome::Veto) objected = true;
+    if (r.outcome == Outcome::Error && r.on_error == OnError::Veto) objected = true;
+  }
+  if (!objected) return Verdict::Allowed;
+  return force == ForceMode::Yes ? Verdict::Forced : Verdict::Refused;
+}
+
+}  // namespace guardd

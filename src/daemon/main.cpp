@@ -1,0 +1,266 @@
+// guardd: the guard daemon. Runs in the foreground under systemd or a terminal alike.
+#include <getopt.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/audit_store.h"
+#include "daemon/config.h"
+#include "daemon/listen_socket.h"
+#include "daemon/logging.h"
+#include "daemon/policy.h"
+#include "daemon/server.h"
+#include "daemon/service.h"
+#include "guardd/protocol.h"
+#include "guardd_version.h"
+
+namespace guardd {
+namespace {
+
+constexpr int kExitConfig = 78;  // EX_CONFIG, as sysexits.h
+constexpr int kExitFailure = 1;
+
+constexpr const char* kUsage = R"(Usage: guardd [--config FILE] [--check-config] [--version] [--help]
+
+guardd answers "may I reboot / power off / reinstall / wipe / decommission this
+host now?" over a Varlink socket, after asking its checks about the host's live
+state, and records every decision in an audit log before it answers.
+
+Options:
+  -c, --config FILE   Read FILE and then FILE.d/*.conf (default: /etc/guardd/guardd.conf).
+      --check-config  Validate the configuration, print a summary and exit:
+                      0 when valid, 78 (EX_CONFIG) with every problem as file:line.
+      --version       Print the version and exit.
+  -h, --help          Print this help and exit.
+
+Signals:
+  SIGHUP              Reload the configuration atomically; a bad one is reported and
+                      the old one stays in force.
+  SIGTERM, SIGINT     Stop accepting, finish the decisions in flight, exit.
+
+The daemon takes its listening socket from systemd (socket activation) or binds the
+configured one itself (mode 0660, group client_group). It never forks: run it under
+systemd (Type=notify) or in a terminal. See guardd.conf(5) and guardctl(8).
+)";
+
+struct Options {
+  std::string config_path{kDefaultConfigPath};
+  bool check_config = false;
+};
+
+// Parses the command line; exits for --help, --version and usage errors.
+Options parse_options(int argc, char** argv) {
+  static const option kLong[] = {{"config", required_argument, nullptr, 'c'},
+                                 {"check-config", no_argument, nullptr, 'C'},
+                                 {"version", no_argument, nullptr, 'V'},
+                                 {"help", no_argument, nullptr, 'h'},
+                                 {nullptr, 0, nullptr, 0}};
+  Options opts;
+  int c;
+  while ((c = getopt_long(argc, argv, "c:h", kLong, nullptr)) != -1) {
+    switch (c) {
+      case 'c':
+        opts.config_path = optarg;
+        break;
+      case 'C':
+        opts.check_config = true;
+        break;
+      case 'V':
+        std::printf("guardd %s\n", GUARDD_VERSION);
+        std::exit(0);
+      case 'h':
+        std::fputs(kUsage, stdout);
+        std::exit(0);
+      default:
+        std::fputs("Try 'guardd --help' for more information.\n", stderr);
+        std::exit(2);
+    }
+  }
+  if (optind < argc) {
+    std::fprintf(stderr, "guardd: unexpected argument '%s'\nTry 'guardd --help'.\n", argv[optind]);
+    std::exit(2);
+  }
+  return opts;
+}
+
+int check_config(const std::string& path) {
+  auto config = load_config(path);
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.error().c_str());
+    return kExitConfig;
+  }
+  auto policy = build_policy(*config, CheckServices{});
+  if (!policy) {
+    std::fprintf(stderr, "%s\n", policy.error().c_str());
+    return kExitConfig;
+  }
+  for (const auto& w : (*policy)->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  std::printf("%s: OK (%zu files)\n", path.c_str(), config->files.size());
+  for (const auto& c : (*policy)->checks)
+    std::printf("  check %-24s type %-10s %s  %s\n", c.name.c_str(), c.type.c_str(),
+                c.enabled ? "enabled " : "disabled", fmt::format("{}", fmt::join(c.operations, ",")).c_str());
+  return 0;
+}
+
+struct Daemon {
+  std::string config_path;
+  std::shared_ptr<AuditStore> store;
+  std::unique_ptr<PolicyHolder> policy;
+  std::unique_ptr<Service> service;
+  std::unique_ptr<Server> server;
+  sd_event* event = nullptr;
+  sd_event_source* stop_timer = nullptr;
+};
+
+void notify_status(const Daemon& d, const char* prefix) {
+  auto p = d.policy->get();
+  sd_notifyf(0, "%sSTATUS=Serving; %zu checks configured", prefix, p->checks.size());
+}
+
+void reload(Daemon& d) {
+  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+             static_cast<unsigned long long>(
+                 std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::steady_clock::now().time_since_epoch())
+                     .count()));
+  auto config = load_config(d.config_path);
+  Result<std::shared_ptr<const Policy>> policy =
+      config ? build_policy(*config, CheckServices{d.store}) : Error{config.error()};
+  if (!policy) {
+    spdlog::error("Reload failed; keeping the configuration in force:\n{}", policy.error());
+    notify_status(d, "READY=1\n");
+    return;
+  }
+  auto old = d.policy->get();
+  for (const char* key : {"socket", "database"}) {
+    bool changed = std::string(key) == "socket"
+                       ? old->config.daemon.socket != (*policy)->config.daemon.socket
+                       : old->config.daemon.database != (*policy)->config.daemon.database;
+    if (changed) spdlog::warn("Changing '{}' takes effect only after a restart", key);
+  }
+  for (const auto& w : (*policy)->warnings) spdlog::warn("{}", w);
+  set_log_level((*policy)->config.daemon.log_level);
+  d.policy->set(*policy);
+  spdlog::info("Configuration reloaded: {} checks", (*policy)->checks.size());
+  notify_status(d, "READY=1\n");
+}
+
+int on_signal(sd_event_source*, const signalfd_siginfo* si, void* userdata) {
+  auto& d = *static_cast<Daemon*>(userdata);
+  if (si->ssi_signo == SIGHUP) {
+    reload(d);
+    return 0;
+  }
+  if (d.stop_timer != nullptr) return 0;  // already stopping
+  spdlog::info("Stopping: finishing {} decisions in flight", d.server->in_flight());
+  sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+  d.server->shut_down([&d] { sd_event_exit(d.event, 0); });
+  // Decisions end by their deadline; allow that plus a margin, then exit regardless.
+  auto grace = d.policy->get()->config.daemon.decision_timeout + std::chrono::seconds(2);
+  sd_event_add_time_relative(
+      d.event, &d.stop_timer, CLOCK_MONOTONIC, static_cast<uint64_t>(grace.count()), 0,
+      [](sd_event_source*, uint64_t, void* ud) {
+        spdlog::warn("Stopping with calls still in flight after the grace period");
+        return sd_event_exit(static_cast<sd_event*>(ud), 0);
+      },
+      d.event);
+  return 0;
+}
+
+int run(const Options& opts) {
+  Daemon d;
+  d.config_path = opts.config_path;
+  auto config = load_config(opts.config_path);
+  if (!config) {
+    spdlog::critical("Invalid configuration:\n{}", config.error());
+    return kExitConfig;
+  }
+  set_log_level(config->daemon.log_level);
+  auto store = AuditStore::open(config->daemon.database);
+  if (!store) {
+    spdlog::critical("{}", store.error());
+    return kExitFailure;
+  }
+  d.store = *store;
+  auto policy = build_policy(*config, CheckServices{d.store});
+  if (!policy) {
+    spdlog::critical("Invalid configuration:\n{}", policy.error());
+    return kExitConfig;
+  }
+  for (const auto& w : (*policy)->warnings) spdlog::warn("{}", w);
+  d.policy = std::make_unique<PolicyHolder>(*policy);
+  d.service = std::make_unique<Service>(d.store, *d.policy);
+
+  auto listener = open_listen_socket(config->daemon.socket, (*policy)->client_gid);
+  if (!listener) {
+    spdlog::critical("{}", listener.error());
+    return kExitFailure;
+  }
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  int r = sd_event_default(&d.event);
+  if (r < 0) {
+    spdlog::critical("Failed to create the event loop: {}", std::strerror(-r));
+    return kExitFailure;
+  }
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sd_event_add_signal(d.event, nullptr, s, on_signal, &d);
+  sd_event_set_watchdog(d.event, true);
+
+  PolicyHolder* holder = d.policy.get();
+  d.server = std::make_unique<Server>(d.event, *d.service, [holder] {
+    const auto& s = holder->get()->config.daemon;
+    return ServerLimits{protocol::kMaxMessageBytes, s.idle_timeout, s.max_connections_per_uid,
+                        s.max_connections};
+  });
+  Status started = d.server->start(listener->fd);
+  if (!started) {
+    spdlog::critical("{}", started.error());
+    return kExitFailure;
+  }
+  d.service->prune_if_due();
+  spdlog::info("guardd {} ready on {} ({}), audit log {}, {} checks", GUARDD_VERSION,
+               listener->activated ? "the socket passed by systemd" : listener->path,
+               listener->activated ? "socket-activated" : "bound by guardd",
+               config->daemon.database, (*policy)->checks.size());
+  notify_status(d, "READY=1\n");
+
+  r = sd_event_loop(d.event);
+  if (r < 0) spdlog::error("Event loop failed: {}", std::strerror(-r));
+  std::size_t abandoned = d.server->in_flight();
+  d.server.reset();
+  d.store->close();
+  if (!listener->activated && !listener->path.empty()) unlink(listener->path.c_str());
+  spdlog::info("guardd stopped");
+  spdlog::shutdown();
+  // Worker threads of calls still in flight reference the service: do not run destructors
+  // under them.
+  if (abandoned > 0) std::_Exit(r < 0 ? kExitFailure : 0);
+  sd_event_unref(d.event);
+  return r < 0 ? kExitFailure : 0;
+}
+
+}  // namespace
+}  // namespace guardd
+
+int main(int argc, char** argv) {
+  auto opts = guardd::parse_options(argc, argv);
+  if (opts.check_config) return guardd::check_config(opts.config_path);
+  guardd::setup_logging();
+  umask(027);
+  return guardd::run(opts);
+}

@@ -1,0 +1,359 @@
+#include "daemon/server.h"
+
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/varlink_message.h"
+#include "daemon/peer.h"
+#include "guardd/protocol.h"
+
+namespace guardd {
+namespace {
+
+// A client that does not read its replies is cut off past this much unsent output.
+constexpr std::size_t kMaxPendingOutput = 16 * 1024 * 1024;
+constexpr std::size_t kReadChunk = 64 * 1024;
+
+std::string request_error(std::string_view reason) {
+  return frame_message(encode_error(protocol::kErrInvalidRequest, {{"reason", reason}}));
+}
+
+}  // namespace
+
+struct Server::Connection {
+  uint64_t id = 0;
+  int fd = -1;
+  Caller caller;
+  FrameReader reader;
+  std::string out;
+  std::size_t out_offset = 0;
+  sd_event_source* io = nullptr;
+  sd_event_source* idle = nullptr;
+  Server* server = nullptr;
+  bool busy = false;          // a worker is answering a call from this connection
+  bool peer_closed = false;   // EOF or hang-up seen
+  bool close_when_flushed = false;
+
+  explicit Connection(std::size_t max_message) : reader(max_message) {}
+  bool has_output() const { return out_offset < out.size(); }
+};
+
+// Replies handed from worker threads to the event loop.
+struct Server::Completions {
+  std::mutex mutex;
+  std::vector<std::pair<uint64_t, std::optional<std::string>>> items;
+  int eventfd = -1;
+
+  void push(uint64_t id, std::optional<std::string> reply) {
+    {
+      std::lock_guard lock(mutex);
+      items.emplace_back(id, std::move(reply));
+    }
+    uint64_t one = 1;
+    // eventfd writes only fail on counter overflow, which cannot happen here.
+    (void)!write(eventfd, &one, sizeof(one));
+  }
+  ~Completions() {
+    if (eventfd >= 0) close(eventfd);
+  }
+};
+
+Server::Server(sd_event* event, Service& service, std::function<ServerLimits()> limits)
+    : event_(event), service_(service), limits_fn_(std::move(limits)),
+      completions_(std::make_shared<Completions>()) {}
+
+Server::~Server() {
+  std::vector<uint64_t> ids;
+  for (auto& [id, c] : connections_) ids.push_back(id);
+  for (auto id : ids) close_connection(id);
+  sd_event_source_disable_unref(listen_source_);
+  sd_event_source_disable_unref(completion_source_);
+}
+
+Status Server::start(int listen_fd) {
+  completions_->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (completions_->eventfd < 0)
+    return Error{fmt::format("Failed to create eventfd: {}", std::strerror(errno))};
+  int r = sd_event_add_io(event_, &completion_source_, completions_->eventfd, EPOLLIN,
+                          on_completion, this);
+  if (r < 0) return Error{fmt::format("Failed to watch eventfd: {}", std::strerror(-r))};
+  r = sd_event_add_io(event_, &listen_source_, listen_fd, EPOLLIN, on_accept, this);
+  if (r < 0) return Error{fmt::format("Failed to watch the socket: {}", std::strerror(-r))};
+  return ok_status();
+}
+
+void Server::shut_down(std::function<void()> drained) {
+  shutting_down_ = true;
+  drained_ = std::move(drained);
+  sd_event_source_set_enabled(listen_source_, SD_EVENT_OFF);
+  std::vector<uint64_t> idle;
+  for (auto& [id, c] : connections_) {
+    c->close_when_flushed = true;
+    if (!c->busy && !c->has_output()) idle.push_back(id);
+  }
+  for (auto id : idle) close_connection(id);
+  maybe_drained();
+}
+
+void Server::maybe_drained() {
+  if (shutting_down_ && connections_.empty() && in_flight_ == 0 && drained_) {
+    auto done = std::move(drained_);
+    drained_ = nullptr;
+    done();
+  }
+}
+
+int Server::on_accept(sd_event_source*, int, uint32_t, void* userdata) {
+  static_cast<Server*>(userdata)->accept_all();
+  return 0;
+}
+
+void Server::accept_all() {
+  int listen_fd = sd_event_source_get_io_fd(listen_source_);
+  const ServerLimits limits = limits_fn_();
+  while (true) {
+    int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        spdlog::warn("Failed to accept a connection: {}", std::strerror(errno));
+      return;
+    }
+    auto caller = identify_peer(fd);
+    if (!caller) {
+      spdlog::warn("Closing a connection: {}", caller.error());
+      close(fd);
+      continue;
+    }
+    std::string refusal;
+    if (static_cast<int>(connections_.size()) >= limits.max_connections)
+      refusal = fmt::format("too many connections ({})", limits.max_connections);
+    else if (caller->uid != 0 && per_uid_[caller->uid] >= limits.max_connections_per_uid)
+      refusal = fmt::format("too many connections for uid {} ({})", caller->uid,
+                            limits.max_connections_per_uid);
+    if (!refusal.empty()) {
+      std::string msg = request_error(refusal);
+      (void)!send(fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      close(fd);
+      spdlog::warn("Refused a connection from pid {} uid {}: {}", caller->pid, caller->uid,
+                   refusal);
+      continue;
+    }
+    auto c = std::make_unique<Connection>(limits.max_message_bytes);
+    c->id = next_id_++;
+    c->fd = fd;
+    c->caller = std::move(*caller);
+    c->server = this;
+    int r = sd_event_add_io(event_, &c->io, fd, EPOLLIN, on_io, c.get());
+    if (r >= 0)
+      r = sd_event_add_time_relative(event_, &c->idle, CLOCK_MONOTONIC,
+                                     static_cast<uint64_t>(limits.idle_timeout.count()), 0,
+                                     on_idle, c.get());
+    if (r < 0) {
+      spdlog::warn("Failed to watch a connection: {}", std::strerror(-r));
+      sd_event_source_disable_unref(c->io);
+      close(fd);
+      continue;
+    }
+    sd_event_source_set_enabled(c->idle, SD_EVENT_ONESHOT);
+    per_uid_[c->caller.uid]++;
+    uint64_t id = c->id;
+    connections_.emplace(id, std::move(c));
+  }
+}
+
+int Server::on_io(sd_event_source*, int, uint32_t revents, void* userdata) {
+  auto* c = static_cast<Connection*>(userdata);
+  c->server->handle_io(*c, revents);
+  return 0;
+}
+
+void Server::handle_io(Connection& c, uint32_t revents) {
+  const uint64_t id = c.id;
+  if (revents & EPOLLOUT) {
+    flush(c);
+    if (!connections_.count(id)) return;
+  }
+  if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c.busy && !c.peer_closed) {
+    char buf[kReadChunk];
+    ssize_t n = recv(c.fd, buf, sizeof(buf), 0);
+    if (n > 0) {
+      c.reader.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+      touch(c);
+    } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      c.peer_closed = true;
+    }
+  } else if ((revents & (EPOLLHUP | EPOLLERR)) && c.busy) {
+    c.peer_closed = true;  // the worker's reply will be dropped
+  }
+  process_input(c);
+}
+
+void Server::process_input(Connection& c) {
+  const uint64_t id = c.id;
+  while (!c.busy && !c.close_when_flushed) {
+    auto message = c.reader.next();
+    if (!message) break;
+    dispatch(c, std::move(*message));
+    if (!connections_.count(id)) return;
+  }
+  if (!c.busy && c.reader.overflowed() && !c.close_when_flushed) {
+    queue(c, request_error(fmt::format("message exceeds {} bytes", protocol::kMaxMessageBytes)));
+    c.close_when_flushed = true;
+    spdlog::warn("Closing connection of pid {}: oversize message", c.caller.pid);
+  }
+  if (!connections_.count(id)) return;
+  if (c.peer_closed && !c.busy) {
+    if (c.reader.has_partial())
+      spdlog::debug("Connection of pid {} closed mid-message", c.caller.pid);
+    close_connection(id);
+    return;
+  }
+  if (c.close_when_flushed && !c.busy && !c.has_output()) {
+    close_connection(id);
+    return;
+  }
+  update_events(c);
+}
+
+void Server::dispatch(Connection& c, std::string message) {
+  auto call = decode_call(message);
+  if (!call) {
+    queue(c, request_error(call.error()));
+    return;
+  }
+  c.busy = true;
+  ++in_flight_;
+  try {
+    std::thread([completions = completions_, &service = service_, id = c.id,
+                 caller = c.caller, call = std::move(*call)] {
+      Reply reply = service.handle(call, caller);
+      std::optional<std::string> framed;
+      if (!call.oneway)
+        framed = frame_message(reply.error.empty() ? encode_reply(reply.parameters)
+                                                   : encode_error(reply.error, reply.parameters));
+      completions->push(id, std::move(framed));
+    }).detach();
+  } catch (const std::system_error& e) {
+    c.busy = false;
+    --in_flight_;
+    queue(c, frame_message(encode_error(protocol::kErrInternal,
+                                        {{"reason", fmt::format("cannot start worker: {}",
+                                                                e.what())}})));
+  }
+}
+
+int Server::on_completion(sd_event_source*, int fd, uint32_t, void* userdata) {
+  uint64_t count;
+  (void)!read(fd, &count, sizeof(count));
+  static_cast<Server*>(userdata)->deliver_completions();
+  return 0;
+}
+
+void Server::deliver_completions() {
+  std::vector<std::pair<uint64_t, std::optional<std::string>>> items;
+  {
+    std::lock_guard lock(completions_->mutex);
+    items.swap(completions_->items);
+  }
+  for (auto& [id, reply] : items) {
+    --in_flight_;
+    auto it = connections_.find(id);
+    if (it == connections_.end()) continue;
+    Connection& c = *it->second;
+    c.busy = false;
+    if (reply && !c.peer_closed) queue(c, *reply);
+    if (!connections_.count(id)) continue;
+    touch(c);
+    process_input(c);
+  }
+  maybe_drained();
+}
+
+void Server::queue(Connection& c, const std::string& message) {
+  if (c.out_offset == c.out.size()) {
+    c.out.clear();
+    c.out_offset = 0;
+  }
+  if (c.out.size() - c.out_offset + message.size() > kMaxPendingOutput) {
+    spdlog::warn("Closing connection of pid {}: it does not read its replies", c.caller.pid);
+    close_connection(c.id);
+    return;
+  }
+  c.out.append(message);
+  flush(c);
+}
+
+void Server::flush(Connection& c) {
+  while (c.has_output()) {
+    ssize_t n = send(c.fd, c.out.data() + c.out_offset, c.out.size() - c.out_offset,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      c.out_offset += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    close_connection(c.id);  // the peer is gone
+    return;
+  }
+  if (!c.has_output() && c.close_when_flushed && !c.busy) {
+    close_connection(c.id);
+    return;
+  }
+  update_events(c);
+}
+
+void Server::update_events(Connection& c) {
+  uint32_t events = 0;
+  if (!c.busy && !c.peer_closed && !c.close_when_flushed) events |= EPOLLIN;
+  if (c.has_output()) events |= EPOLLOUT;
+  // With no events wanted, a hang-up would still wake us in a loop: switch the source off.
+  if (events == 0) {
+    sd_event_source_set_enabled(c.io, SD_EVENT_OFF);
+  } else {
+    sd_event_source_set_io_events(c.io, events);
+    sd_event_source_set_enabled(c.io, SD_EVENT_ON);
+  }
+}
+
+void Server::touch(Connection& c) {
+  sd_event_source_set_time_relative(c.idle,
+                                    static_cast<uint64_t>(limits_fn_().idle_timeout.count()));
+  sd_event_source_set_enabled(c.idle, SD_EVENT_ONESHOT);
+}
+
+int Server::on_idle(sd_event_source*, uint64_t, void* userdata) {
+  auto* c = static_cast<Connection*>(userdata);
+  Server* server = c->server;
+  if (c->busy || c->has_output()) {
+    server->touch(*c);  // answering or sending is not idleness
+    return 0;
+  }
+  spdlog::debug("Closing idle connection of pid {}", c->caller.pid);
+  server->close_connection(c->id);
+  server->maybe_drained();
+  return 0;
+}
+
+void Server::close_connection(uint64_t id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  Connection& c = *it->second;
+  sd_event_source_disable_unref(c.io);
+  sd_event_source_disable_unref(c.idle);
+  close(c.fd);
+  if (--per_uid_[c.caller.uid] <= 0) per_uid_.erase(c.caller.uid);
+  connections_.erase(it);
+}
+
+}  // namespace guardd

@@ -1,0 +1,264 @@
+#include "daemon/service.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <exception>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/decision_json.h"
+#include "daemon/interfaces.h"
+#include "daemon/journal.h"
+#include "daemon/params.h"
+#include "guardd/protocol.h"
+#include "guardd_version.h"
+
+namespace guardd {
+namespace {
+using nlohmann::json;
+
+constexpr int kMaxListLimit = 10000;
+constexpr size_t kMaxHoldReason = 1024;
+
+Reply error_reply(std::string_view error, json parameters) {
+  return Reply{std::string(error), std::move(parameters)};
+}
+
+Reply invalid_parameter(const std::string& name) {
+  return error_reply(protocol::kErrInvalidParameter, {{"parameter", name}});
+}
+
+Reply invalid_request(const std::string& reason) {
+  return error_reply(protocol::kErrInvalidRequest, {{"reason", reason}});
+}
+
+std::string local_hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "";
+  return buf;
+}
+
+}  // namespace
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The one place that says which privilege each method needs.
+const Service::Method Service::kMethods[] = {
+    {"org.varlink.service.GetInfo", Privilege::Anyone, &Service::get_info},
+    {"org.varlink.service.GetInterfaceDescription", Privilege::Anyone,
+     &Service::get_interface_description},
+    {"io.guardd.Guard.Check", Privilege::Client, &Service::check},  // force: Admin, checked inside
+    {"io.guardd.Guard.ListDecisions", Privilege::Client, &Service::list_decisions},
+    {"io.guardd.Guard.GetStatus", Privilege::Client, &Service::get_status},
+    {"io.guardd.Guard.PlaceHold", Privilege::Admin, &Service::place_hold},
+    {"io.guardd.Guard.ReleaseHold", Privilege::Admin, &Service::release_hold},
+};
+
+Service::Service(std::shared_ptr<AuditStore> store, PolicyHolder& policy)
+    : store_(std::move(store)),
+      policy_(policy),
+      hostname_(local_hostname()),
+      started_us_(now_us()),
+      under_journal_(std::getenv("JOURNAL_STREAM") != nullptr) {}
+
+Reply Service::handle(const VarlinkCall& call, const Caller& caller) {
+  try {
+    return dispatch(call, caller);
+  } catch (const std::exception& e) {
+    spdlog::error("Internal error answering {} for pid {}: {}", call.method, caller.pid, e.what());
+    return error_reply(protocol::kErrInternal, {{"reason", fmt::format("internal error: {}", e.what())}});
+  }
+}
+
+Reply Service::dispatch(const VarlinkCall& call, const Caller& caller) {
+  std::string interface, member;
+  if (!split_method(call.method, interface, member))
+    return error_reply(protocol::kErrMethodNotFound, {{"method", call.method}});
+  if (interface != protocol::kInterface && interface != "org.varlink.service")
+    return error_reply(protocol::kErrInterfaceNotFound, {{"interface", interface}});
+  const Method* method = nullptr;
+  for (const auto& m : kMethods)
+    if (m.name == call.method) method = &m;
+  if (method == nullptr) return error_reply(protocol::kErrMethodNotFound, {{"method", call.method}});
+
+  auto policy = policy_.get();
+  if (!has_privilege(caller, method->privilege, *policy)) {
+    Decision d;
+    d.operation = member;
+    if (method->handler == &Service::check) {
+      auto op = params::optional_string(call.parameters, "operation");
+      if (op && *op) d.operation = **op;
+    }
+    d.caller = caller;
+    return reject(std::move(d), Verdict::Denied, protocol::kErrPermissionDenied,
+                  fmt::format("{} needs {}", member, describe(method->privilege)));
+  }
+  return (this->*method->handler)(call.parameters, caller, *policy);
+}
+
+Reply Service::reject(Decision d, Verdict verdict, std::string_view error,
+                      const std::string& message) {
+  d.verdict = verdict;
+  d.error = message;
+  auto id = commit(d);
+  if (!id) spdlog::error("Rejected request from pid {} not recorded: {}", d.caller.pid, id.error());
+  return error_reply(error, {{"reason", message}});
+}
+
+Result<int64_t> Service::commit(Decision& d) {
+  if (d.time_us == 0) d.time_us = now_us();
+  d.hostname = hostname_;
+  d.guardd_version = GUARDD_VERSION;
+  auto id = store_->record(d);
+  if (!id) return Error{id.error()};
+  d.id = *id;
+  // Under systemd the structured entry is the log line; elsewhere (or if the journal is
+  // unreachable) log the summary so a terminal shows it too.
+  if (journal_decision(d) < 0 || !under_journal_) spdlog::info("{}", summarize(d));
+  prune_if_due();
+  return *id;
+}
+
+void Service::prune_if_due() {
+  constexpr int64_t kHourUs = 3600LL * 1000000;
+  int64_t now = now_us();
+  int64_t last = last_prune_us_.load();
+  if (now - last < kHourUs || !last_prune_us_.compare_exchange_strong(last, now)) return;
+  auto retention = policy_.get()->config.daemon.retention;
+  if (retention.count() == 0) return;
+  auto pruned = store_->prune(now - retention.count());
+  if (!pruned) spdlog::warn("Failed to prune the audit log: {}", pruned.error());
+  else if (*pruned > 0) spdlog::info("Pruned {} decisions older than the retention period", *pruned);
+}
+
+Reply Service::get_info(const json&, const Caller&, const Policy&) {
+  return Reply{"",
+               {{"vendor", "guardd"},
+                {"product", "guardd"},
+                {"version", GUARDD_VERSION},
+                {"url", "file:///usr/share/doc/guardd/README.md"},
+                {"interfaces", {"org.varlink.service", protocol::kInterface}}}};
+}
+
+Reply Service::get_interface_description(const json& p, const Caller&, const Policy&) {
+  auto name = params::optional_string(p, "interface");
+  if (!name || !*name) return invalid_parameter("interface");
+  if (**name == protocol::kInterface)
+    return Reply{"", {{"description", guard_interface_description()}}};
+  if (**name == "org.varlink.service")
+    return Reply{"", {{"description", service_interface_description()}}};
+  return error_reply(protocol::kErrInterfaceNotFound, {{"interface", **name}});
+}
+
+Reply Service::list_decisions(const json& p, const Caller&, const Policy&) {
+  if (auto unknown = params::unknown_parameter(p, {"since_us", "until_us", "operation", "verdict",
+                                                   "limit"}))
+    return invalid_parameter(*unknown);
+  DecisionFilter f;
+  auto since = params::optional_int(p, "since_us");
+  auto until = params::optional_int(p, "until_us");
+  auto operation = params::optional_string(p, "operation");
+  auto verdict = params::optional_string(p, "verdict");
+  auto limit = params::optional_int(p, "limit");
+  if (!since) return invalid_parameter(since.error());
+  if (!until) return invalid_parameter(until.error());
+  if (!operation) return invalid_parameter(operation.error());
+  if (!verdict) return invalid_parameter(verdict.error());
+  if (!limit) return invalid_parameter(limit.error());
+  f.since_us = *since;
+  f.until_us = *until;
+  f.operation = *operation;
+  if (*verdict) {
+    f.verdict = parse_verdict(**verdict);
+    if (!f.verdict)
+      return invalid_request(fmt::format("unknown verdict '{}' (allowed, refused, forced, denied, "
+                                         "invalid)",
+                                         **verdict));
+  }
+  if (*limit) {
+    if (**limit < 1 || **limit > kMaxListLimit)
+      return invalid_request(fmt::format("limit must be between 1 and {}", kMaxListLimit));
+    f.limit = static_cast<int>(**limit);
+  }
+  auto decisions = store_->list(f);
+  if (!decisions)
+    return error_reply(protocol::kErrAuditUnavailable, {{"reason", decisions.error()}});
+  json out = json::array();
+  for (const auto& d : *decisions) out.push_back(decision_to_json(d));
+  return Reply{"", {{"decisions", out}}};
+}
+
+Reply Service::get_status(const json& p, const Caller&, const Policy& policy) {
+  if (auto unknown = params::unknown_parameter(p, {})) return invalid_parameter(*unknown);
+  json checks = json::array();
+  for (const auto& c : policy.checks)
+    checks.push_back({{"name", c.name},
+                      {"type", c.type},
+                      {"operations", c.operations},
+                      {"timeout_us", c.timeout.count()},
+                      {"on_error", c.on_error == OnError::Pass ? "pass" : "veto"},
+                      {"enabled", c.enabled}});
+  json holds = json::array();
+  json audit;
+  auto active = store_->active_holds();
+  if (active)
+    for (const auto& h : *active) holds.push_back(hold_to_json(h));
+  AuditStats st = store_->stats();
+  audit = {{"path", st.path},
+           {"schema_version", st.schema_version},
+           {"last_decision_id", st.last_decision_id},
+           {"size_bytes", st.size_bytes},
+           {"healthy", !st.last_error.has_value() && active.ok()}};
+  if (st.last_error) audit["last_error"] = *st.last_error;
+  if (!active) audit["last_error"] = active.error();
+  return Reply{"",
+               {{"version", GUARDD_VERSION},
+                {"started_us", started_us_},
+                {"hostname", hostname_},
+                {"checks", checks},
+                {"holds", holds},
+                {"audit", audit},
+                {"operations", policy.config.operations()},
+                {"config_files", policy.config.files}}};
+}
+
+Reply Service::place_hold(const json& p, const Caller& caller, const Policy& policy) {
+  if (auto unknown = params::unknown_parameter(p, {"reason", "operations"}))
+    return invalid_parameter(*unknown);
+  auto reason = params::optional_string(p, "reason");
+  auto operations = params::optional_strings(p, "operations");
+  if (!reason) return invalid_parameter("reason");
+  if (!operations) return invalid_parameter("operations");
+  if (!*reason || (*reason)->empty()) return invalid_request("a hold needs a non-empty reason");
+  if ((*reason)->size() > kMaxHoldReason)
+    return invalid_request(fmt::format("hold reason is longer than {} bytes", kMaxHoldReason));
+  std::vector<std::string> ops = operations->value_or(std::vector<std::string>{});
+  for (const auto& op : ops)
+    if (!policy.config.knows_operation(op))
+      return invalid_request(fmt::format("unknown operation '{}'", op));
+  auto hold = store_->place_hold(caller.uid, **reason, ops, now_us());
+  if (!hold) return error_reply(protocol::kErrAuditUnavailable, {{"reason", hold.error()}});
+  spdlog::info("Hold {} placed by uid {} (pid {}) for {}: {}", hold->id, caller.uid, caller.pid,
+               ops.empty() ? std::string("all operations") : fmt::format("{}", fmt::join(ops, ", ")),
+               hold->reason);
+  return Reply{"", {{"hold", hold_to_json(*hold)}}};
+}
+
+Reply Service::release_hold(const json& p, const Caller& caller, const Policy&) {
+  if (auto unknown = params::unknown_parameter(p, {"id"})) return invalid_parameter(*unknown);
+  auto id = params::optional_int(p, "id");
+  if (!id || !*id) return invalid_parameter("id");
+  auto released = store_->release_hold(**id, caller.uid, now_us());
+  if (!released) return error_reply(protocol::kErrAuditUnavailable, {{"reason", released.error()}});
+  if (!*released) return invalid_request(fmt::format("no active hold with id {}", **id));
+  spdlog::info("Hold {} released by uid {} (pid {})", **id, caller.uid, caller.pid);
+  return Reply{"", json::object()};
+}
+
+}  // namespace guardd

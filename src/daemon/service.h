@@ -1,0 +1,91 @@
+// The io.guardd.Guard methods: one table of handlers, each with the privilege it needs.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/varlink_message.h"
+#include "daemon/access.h"
+#include "daemon/audit_store.h"
+#include "daemon/policy.h"
+
+namespace guardd {
+
+/// A reply to send: parameters, or an error name with its parameters.
+struct Reply {
+  std::string error;  // empty for success
+  nlohmann::json parameters = nlohmann::json::object();
+};
+
+/// Holds the policy in force; reloads swap it atomically.
+class PolicyHolder {
+ public:
+  explicit PolicyHolder(std::shared_ptr<const Policy> p) : policy_(std::move(p)) {}
+  /// The policy in force now.
+  std::shared_ptr<const Policy> get() const {
+    std::lock_guard lock(mutex_);
+    return policy_;
+  }
+  /// Replaces the policy; requests already running keep the old one.
+  void set(std::shared_ptr<const Policy> p) {
+    std::lock_guard lock(mutex_);
+    policy_ = std::move(p);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Policy> policy_;
+};
+
+/// Answers calls. Thread-safe: each call runs on its own worker thread.
+class Service {
+ public:
+  Service(std::shared_ptr<AuditStore> store, PolicyHolder& policy);
+
+  /// Answers one call from `caller`; never throws (a bug becomes InternalError).
+  Reply handle(const VarlinkCall& call, const Caller& caller);
+
+  /// Deletes decisions past the retention period if an hour has passed since the last run.
+  void prune_if_due();
+
+ private:
+  struct Method {
+    std::string_view name;  // fully qualified
+    Privilege privilege;
+    Reply (Service::*handler)(const nlohmann::json& params, const Caller& caller,
+                              const Policy& policy);
+  };
+  static const Method kMethods[];
+
+  Reply dispatch(const VarlinkCall& call, const Caller& caller);
+  Reply get_info(const nlohmann::json&, const Caller&, const Policy&);
+  Reply get_interface_description(const nlohmann::json&, const Caller&, const Policy&);
+  Reply check(const nlohmann::json&, const Caller&, const Policy&);
+  Reply list_decisions(const nlohmann::json&, const Caller&, const Policy&);
+  Reply get_status(const nlohmann::json&, const Caller&, const Policy&);
+  Reply place_hold(const nlohmann::json&, const Caller&, const Policy&);
+  Reply release_hold(const nlohmann::json&, const Caller&, const Policy&);
+
+  /// Records a rejected request (verdict denied or invalid) and returns the error reply.
+  Reply reject(Decision decision, Verdict verdict, std::string_view error,
+               const std::string& message);
+  /// Stamps time, host and version, records, and journals; error when not recorded.
+  Result<int64_t> commit(Decision& decision);
+
+  std::shared_ptr<AuditStore> store_;
+  PolicyHolder& policy_;
+  std::string hostname_;
+  int64_t started_us_;
+  bool under_journal_;
+  std::atomic<int64_t> last_prune_us_{0};
+};
+
+/// Microseconds since the Unix epoch.
+int64_t now_us();
+
+}  // namespace guardd

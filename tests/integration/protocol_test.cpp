@@ -1,0 +1,188 @@
+// The Varlink protocol and hostile input, through guardd's real socket.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include "support/harness.h"
+
+namespace guardd::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::string_literals;
+
+// The daemon answers a normal call: used after every abuse.
+void expect_alive(Guardd& g) {
+  ASSERT_TRUE(g.running()) << g.log();
+  auto r = varlink_call(g.socket(), "io.guardd.Guard.Check", {{"operation", "reboot"}});
+  EXPECT_EQ(r["parameters"]["allowed"], true) << r;
+}
+
+TEST(Protocol, GetInfoAndInterfaceDescription) {
+  Guardd g;
+  ASSERT_TRUE(g.start()) << g.log();
+  auto info = varlink_call(g.socket(), "org.varlink.service.GetInfo");
+  EXPECT_EQ(info["parameters"]["product"], "guardd");
+  EXPECT_EQ(info["parameters"]["interfaces"], json({"org.varlink.service", "io.guardd.Guard"}));
+  auto desc = varlink_call(g.socket(), "org.varlink.service.GetInterfaceDescription",
+                           {{"interface", "io.guardd.Guard"}});
+  EXPECT_EQ(desc["parameters"]["description"], read_file(source_dir() + "/src/io.guardd.Guard.varlink"))
+      << "served verbatim";
+  auto svc = varlink_call(g.socket(), "org.varlink.service.GetInterfaceDescription",
+                          {{"interface", "org.varlink.service"}});
+  EXPECT_NE(svc["parameters"]["description"].get<std::string>().find("interface org.varlink.service"),
+            std::string::npos);
+  auto missing = varlink_call(g.socket(), "org.varlink.service.GetInterfaceDescription",
+                              {{"interface", "com.example.Nope"}});
+  EXPECT_EQ(missing["error"], "org.varlink.service.InterfaceNotFound");
+}
+
+TEST(Protocol, UnknownMethodAndInterface) {
+  Guardd g;
+  ASSERT_TRUE(g.start()) << g.log();
+  auto m = varlink_call(g.socket(), "io.guardd.Guard.Explode");
+  EXPECT_EQ(m["error"], "org.varlink.service.MethodNotFound");
+  EXPECT_EQ(m["parameters"]["method"], "io.guardd.Guard.Explode");
+  auto i = varlink_call(g.socket(), "com.example.Thing.Do");
+  EXPECT_EQ(i["error"], "org.varlink.service.InterfaceNotFound");
+  auto p = varlink_call(g.socket(), "io.guardd.Guard.Check", {{"operation", "reboot"}, {"force", "yes"}});
+  EXPECT_EQ(p["error"], "org.varlink.service.InvalidParameter");
+  EXPECT_NE(p["parameters"]["reason"].get<std::string>().find("force"), std::string::npos) << p;
+  auto u = varlink_call(g.socket(), "io.guardd.Guard.Check", {{"operation", "reboot"}, {"colour", 1}});
+  EXPECT_EQ(u["error"], "org.varlink.service.InvalidParameter");
+  auto none = varlink_call(g.socket(), "io.guardd.Guard.Check");
+  EXPECT_EQ(none["error"], "org.varlink.service.InvalidParameter");
+  expect_alive(g);
+}
+
+TEST(Protocol, MalformedJsonGetsAnErrorAndTheConnectionStaysUsable) {
+  Guardd g;
+  ASSERT_TRUE(g.start()) << g.log();
+  RawClient c(g.socket());
+  ASSERT_TRUE(c.connected());
+  for (std::string bad : {"{not json"s, "[]"s, "\"str\""s, "{\"method\": 7}"s, "{\"method\":\"a\xff\"}"s,
+                          std::string(500, '[')}) {
+    ASSERT_TRUE(c.send_raw(bad + '\0'));
+    auto r = c.reply();
+    ASSERT_TRUE(r) << "no answer to " << bad.substr(0, 40);
+    EXPECT_EQ((*r)["error"], "io.guardd.Guard.InvalidRequest") << *r;
+  }
+  ASSERT_TRUE(c.call("io.guardd.Guard.Check", {{"operation", "reboot"}}));
+  auto ok = c.reply();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ((*ok)["parameters"]["allowed"], true);
+}
+
+TEST(Protocol, RepliesInOrderForPipelinedCalls) {
+  Guardd g;
+  ASSERT_TRUE(g.start()) << g.log();
+  RawClient c(g.socket());
+  std::string batch;
+  for (int i = 0; i < 20; ++i) {
+    json call = {{"method", "io.guardd.Guard.Check"},
+                 {"parameters", {{"operation", "reboot"}, {"reason", std::to_string(i)}}}};
+    batch += call.dump() + '\0';
+  }
+  ASSERT_TRUE(c.send_raw(batch));
+  for (int i = 0; i < 20; ++i) {
+    auto r = c.reply();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ((*r)["parameters"]["decision"]["reason"], std::to_string(i));
+  }
+}
+
+TEST(Protocol, OnewayGetsNoReplyButIsRecorded) {
+  Guardd g;
+  ASSERT_TRUE(g.start()) << g.log();
+  RawClient c(g.socket());
+  json call = {{"method", "io.guardd.Guard.Check"}, {"parameters", {{"operation", "reboot"}}}, {"oneway", true}};
+  ASSERT_TRUE(c.send_raw(call.dump() + '\0'));
+  ASSERT_TRUE(c.call("io.guardd.Guard.GetStatus"));
+  auto r = c.reply();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE((*r)["parameters"].contains("version")) << "the first reply is GetStatus's";
+  EXPECT_EQ((*r)["parameters"]["audit"]["last_decision_id"], 1);
+}
+
+TEST(Protocol, OversizeMessageIsRefusedAndClosed) {
+  Guardd g;
+  ASSERT_TRUE(g.start()) << g.log();
+  RawClient c(g.socket());
+  std::string huge = "{\"method\":\"io.guardd.Guard.Check\",\"parameters\":{\"reason\":\"" +
+                     std::string(70 * 1024, 'x') + "\"}}";
+  c.send_raw(huge + '\0');  // the server may close before taking it all
+  auto r = c.reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["error"], "io.guardd.Guard.InvalidRequest");
+  EXPECT_NE((*r)["parameters"]["reason"].get<std::string>().find("exceeds 65536 bytes"), std::string::npos);
+  EXPECT_TRUE(c.closed_by_peer());
+  expect_alive(g);
+}
+
+TEST(Protocol, UnterminatedMessageThenCloseDoesNotHurt) {
+  Guardd g;
+  ASSERT_TRUE(g.start()) << g.log();
+  {
+    RawClient c(g.socket());
+    ASSERT_TRUE(c.send_raw("{\"method\":\"io.guardd.Guard.Check\""));
+  }
+  expect_alive(g);
+}
+
+TEST(Protocol, SilentClientIsClosedAtIdleTimeoutAndStallsNoOne) {
+  Guardd g("idle_timeout = 500ms\n");
+  ASSERT_TRUE(g.start()) << g.log();
+  RawClient silent(g.socket());
+  ASSERT_TRUE(silent.connected());
+  RawClient dribbler(g.socket());
+  ASSERT_TRUE(dribbler.send_raw("{\"meth"));
+  auto start = Clock::now();
+  expect_alive(g);
+  EXPECT_LT(Clock::now() - start, 400ms) << "others were served while those two hung";
+  EXPECT_TRUE(silent.closed_by_peer(5000ms));
+  EXPECT_TRUE(dribbler.closed_by_peer(5000ms));
+  EXPECT_GE(Clock::now() - start, 400ms) << "closed no earlier than the idle timeout";
+}
+
+TEST(Protocol, TwoHundredConcurrentClients) {
+  Guardd g;
+  ASSERT_TRUE(g.start()) << g.log();
+  constexpr int kClients = 200;
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<RawClient>(g.socket()));
+    ASSERT_TRUE(clients.back()->connected()) << i;
+  }
+  // All connected at once, then all ask at once, each from its own thread.
+  std::atomic<int> allowed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i)
+    threads.emplace_back([&, i] {
+      if (!clients[i]->call("io.guardd.Guard.Check", {{"operation", "reboot"}})) return;
+      auto r = clients[i]->reply(30000ms);
+      if (r && (*r)["parameters"]["allowed"] == true) ++allowed;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(allowed.load(), kClients);
+  auto log = varlink_call(g.socket(), "io.guardd.Guard.ListDecisions", {{"limit", 1000}});
+  EXPECT_EQ(log["parameters"]["decisions"].size(), static_cast<size_t>(kClients));
+  expect_alive(g);
+}
+
+TEST(Protocol, GarbageFloodLeavesTheDaemonAlive) {
+  Guardd g;
+  ASSERT_TRUE(g.start()) << g.log();
+  std::mt19937 rng(42);
+  for (int conn = 0; conn < 20; ++conn) {
+    RawClient c(g.socket());
+    std::string junk;
+    for (int i = 0; i < 4096; ++i) junk.push_back(static_cast<char>(rng()));
+    c.send_raw(junk);
+  }
+  expect_alive(g);
+}
+
+}  // namespace
+}  // namespace guardd::test

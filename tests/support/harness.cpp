@@ -1,0 +1,277 @@
+#include "support/harness.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace guardd::test {
+namespace {
+
+// Environment of child processes: the test's PATH only, plus what a test sets.
+std::vector<std::string> child_env(const std::map<std::string, std::string>& env) {
+  std::vector<std::string> out = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
+}
+
+[[noreturn]] void exec_child(const std::vector<std::string>& argv,
+                             const std::map<std::string, std::string>& env, RunAs as) {
+  if (as.gid) {
+    if (setgroups(0, nullptr) != 0 || setgid(*as.gid) != 0) _exit(126);
+  }
+  if (as.uid && setuid(*as.uid) != 0) _exit(126);
+  std::vector<char*> args, envp;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  auto env_strings = child_env(env);
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  execve(args[0], args.data(), envp.data());
+  _exit(127);
+}
+
+}  // namespace
+
+std::string guardd_binary() { return GUARDD_BINARY; }
+std::string guardctl_binary() { return GUARDCTL_BINARY; }
+std::string source_dir() { return GUARDD_SOURCE_DIR; }
+
+bool is_root() { return geteuid() == 0; }
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  auto pause = 1ms;
+  while (true) {
+    if (condition()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(pause);  // polling interval, bounded by the deadline
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
+}
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "guardd-test-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  // Traversable by the unprivileged users some tests run as.
+  chmod(tmpl.c_str(), 0755);
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+ProcessResult run_process(const std::vector<std::string>& argv,
+                          const std::map<std::string, std::string>& env, RunAs as,
+                          std::chrono::milliseconds timeout) {
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe failed");
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    exec_child(argv, env, as);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  ProcessResult result;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  auto deadline = Clock::now() + timeout;
+  int open_fds = 2;
+  bool timed_out = false;
+  while (open_fds > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    if (poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      char buf[4096];
+      ssize_t n = read(fds[i].fd, buf, sizeof(buf));
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<size_t>(n));
+      } else {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  if (timed_out) kill(pid, SIGKILL);
+  for (auto& f : fds)
+    if (f.fd >= 0) close(f.fd);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.exit_code = (!timed_out && WIFEXITED(status)) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+Guardd::Guardd(const std::string& daemon_extra, const std::string& sections) {
+  socket_ = dir_ / "guardd.sock";
+  database_ = dir_ / "state/guardd.db";
+  config_ = dir_ / "guardd.conf";
+  log_ = dir_ / "guardd.log";
+  write_file(config_, "[guardd]\nsocket = " + socket_ + "\ndatabase = " + database_ +
+                          "\nclient_group = nogroup\n" + daemon_extra + "\n" + sections);
+}
+
+Guardd::~Guardd() {
+  if (pid_ > 0 && !status_) {
+    kill(pid_, SIGKILL);
+    int st;
+    waitpid(pid_, &st, 0);
+  }
+}
+
+bool Guardd::start(const std::map<std::string, std::string>& env) {
+  status_.reset();
+  pid_ = fork();
+  if (pid_ < 0) return false;
+  if (pid_ == 0) {
+    int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    exec_child({guardd_binary(), "--config", config_}, env, {});
+  }
+  return wait_until([&] {
+    if (!running()) return true;
+    RawClient c(socket_);
+    return c.connected();
+  }) && running();
+}
+
+bool Guardd::running() {
+  if (status_) return false;
+  int st = 0;
+  if (pid_ > 0 && waitpid(pid_, &st, WNOHANG) == pid_) status_ = st;
+  return pid_ > 0 && !status_;
+}
+
+void Guardd::signal(int sig) const { kill(pid_, sig); }
+
+int Guardd::stop() {
+  if (!running()) return status_ && WIFEXITED(*status_) ? WEXITSTATUS(*status_) : -1;
+  kill(pid_, SIGTERM);
+  if (!wait_until([&] { return !running(); }, 15000ms)) {
+    kill(pid_, SIGKILL);
+    wait_until([&] { return !running(); });
+    return -1;
+  }
+  return WIFEXITED(*status_) ? WEXITSTATUS(*status_) : -1;
+}
+
+ProcessResult Guardd::ctl(const std::vector<std::string>& args, RunAs as) const {
+  std::vector<std::string> argv = {guardctl_binary(), "--socket", socket_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_process(argv, {}, as);
+}
+
+RawClient::RawClient(const std::string& socket_path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket_path.c_str(), sizeof(addr.sun_path) - 1);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return;
+  }
+  fd_ = fd;
+}
+
+RawClient::~RawClient() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool RawClient::send_raw(const std::string& bytes) {
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool RawClient::call(const std::string& method, const nlohmann::json& params) {
+  std::string msg = nlohmann::json{{"method", method}, {"parameters", params}}.dump();
+  msg.push_back('\0');
+  return send_raw(msg);
+}
+
+std::optional<nlohmann::json> RawClient::reply(std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (true) {
+    auto nul = buffer_.find('\0');
+    if (nul != std::string::npos) {
+      auto doc = nlohmann::json::parse(buffer_.substr(0, nul), nullptr, false);
+      buffer_.erase(0, nul + 1);
+      return doc;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[65536];
+    ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+    if (n <= 0) return std::nullopt;
+    buffer_.append(buf, static_cast<size_t>(n));
+  }
+}
+
+bool RawClient::closed_by_peer(std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[4096];
+    ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
+    if (n > 0) buffer_.append(buf, static_cast<size_t>(n));
+  }
+  return false;
+}
+
+nlohmann::json varlink_call(const std::string& socket, const std::string& method,
+                            const nlohmann::json& params) {
+  RawClient c(socket);
+  if (!c.connected() || !c.call(method, params)) return nullptr;
+  return c.reply().value_or(nullptr);
+}
+
+}  // namespace guardd::test

@@ -1,0 +1,131 @@
+// Test support: temporary folders, the real guardd and guardctl binaries as child
+// processes, and raw Varlink connections. Waits poll with deadlines; nothing sleeps blindly.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace guardd::test {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+/// Paths of the binaries under test (set by CMake).
+std::string guardd_binary();
+std::string guardctl_binary();
+/// The source tree (for shipped files such as etc/guardd.conf).
+std::string source_dir();
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+bool wait_until(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = 10000ms);
+
+/// A temporary folder removed (recursively) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  /// path()/name
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+/// Writes `text` to `path`.
+void write_file(const std::string& path, const std::string& text);
+/// Reads a whole file ("" when missing).
+std::string read_file(const std::string& path);
+
+/// The outcome of running a program to completion.
+struct ProcessResult {
+  int exit_code = -1;  // -1 when killed by a signal or timed out
+  std::string out;
+  std::string err;
+};
+
+/// Who a child process runs as; unset fields keep root's.
+struct RunAs {
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+};
+
+/// Runs argv to completion (killing it after `timeout`), capturing stdout and stderr.
+ProcessResult run_process(const std::vector<std::string>& argv,
+                          const std::map<std::string, std::string>& env = {},
+                          RunAs as = {}, std::chrono::milliseconds timeout = 30000ms);
+
+/// A running guardd with its own socket, database and config in a temporary folder.
+class Guardd {
+ public:
+  /// Writes a config: [guardd] with socket/database in the folder plus `daemon_extra`
+  /// lines, followed by `sections`.
+  explicit Guardd(const std::string& daemon_extra = "", const std::string& sections = "");
+  ~Guardd();
+
+  /// Starts guardd and waits until its socket answers; false (with the log) on failure.
+  bool start(const std::map<std::string, std::string>& env = {});
+  /// SIGTERM and wait; returns the exit status (or -1).
+  int stop();
+  /// Sends a signal.
+  void signal(int sig) const;
+  /// True while the process has not exited.
+  bool running();
+
+  /// Runs guardctl against this daemon.
+  ProcessResult ctl(const std::vector<std::string>& args, RunAs as = {}) const;
+
+  const std::string& socket() const { return socket_; }
+  const std::string& database() const { return database_; }
+  const std::string& config() const { return config_; }
+  std::string log() const { return read_file(log_); }
+  TempDir& dir() { return dir_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  TempDir dir_;
+  std::string socket_, database_, config_, log_;
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+/// A raw connection to a Varlink socket.
+class RawClient {
+ public:
+  explicit RawClient(const std::string& socket_path);
+  ~RawClient();
+  bool connected() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  /// Sends bytes as they are.
+  bool send_raw(const std::string& bytes);
+  /// Sends one framed call.
+  bool call(const std::string& method, const nlohmann::json& params = nlohmann::json::object());
+  /// Reads one NUL-terminated reply; nullopt on EOF or timeout.
+  std::optional<nlohmann::json> reply(std::chrono::milliseconds timeout = 10000ms);
+  /// True when the server closed the connection within `timeout`.
+  bool closed_by_peer(std::chrono::milliseconds timeout = 10000ms);
+
+ private:
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+/// Calls a method on a fresh connection and returns the reply (null json on failure).
+nlohmann::json varlink_call(const std::string& socket, const std::string& method,
+                            const nlohmann::json& params = nlohmann::json::object());
+
+/// True when the test runs as root (needed for setuid, mounts, loop devices).
+bool is_root();
+
+}  // namespace guardd::test

@@ -1,0 +1,211 @@
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "daemon/audit_store.h"
+#include "support/harness.h"
+
+namespace guardd {
+namespace {
+
+Decision make_decision(const std::string& op, Verdict v, int64_t time_us) {
+  Decision d;
+  d.time_us = time_us;
+  d.operation = op;
+  d.verdict = v;
+  d.caller.uid = 1000;
+  d.caller.gid = 1000;
+  d.caller.pid = 42;
+  d.caller.exe = "/usr/bin/guardctl";
+  d.caller.cmdline = "guardctl check " + op;
+  d.checks.push_back({"hold", v == Verdict::Allowed ? Outcome::Pass : Outcome::Veto, "why",
+                      {{"holds", 1}}, 12, OnError::Veto});
+  d.duration_us = 99;
+  d.hostname = "host";
+  d.guardd_version = "test";
+  return d;
+}
+
+class AuditStoreTest : public ::testing::Test {
+ protected:
+  std::string db() const { return dir_ / "sub/guardd.db"; }
+  test::TempDir dir_;
+};
+
+TEST_F(AuditStoreTest, RecordsAndReadsBack) {
+  auto store = AuditStore::open(db());
+  ASSERT_TRUE(store.ok()) << store.error();
+  Decision d = make_decision("reboot", Verdict::Refused, 1000);
+  d.target = "/dev/sdb";
+  d.reason = "maintenance";
+  d.dry_run = true;
+  d.error = std::nullopt;
+  auto id = (*store)->record(d);
+  ASSERT_TRUE(id.ok()) << id.error();
+  EXPECT_EQ(*id, 1);
+  auto list = (*store)->list({});
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  const Decision& r = (*list)[0];
+  EXPECT_EQ(r.id, 1);
+  EXPECT_EQ(r.operation, "reboot");
+  EXPECT_EQ(r.target, "/dev/sdb");
+  EXPECT_EQ(r.reason, "maintenance");
+  EXPECT_EQ(r.verdict, Verdict::Refused);
+  EXPECT_TRUE(r.dry_run);
+  EXPECT_EQ(r.caller.uid, 1000u);
+  EXPECT_EQ(r.caller.exe, "/usr/bin/guardctl");
+  ASSERT_EQ(r.checks.size(), 1u);
+  EXPECT_EQ(r.checks[0].outcome, Outcome::Veto);
+  EXPECT_EQ(r.checks[0].facts["holds"], 1);
+  EXPECT_EQ(r.hostname, "host");
+}
+
+TEST_F(AuditStoreTest, UsesWalAndFullSync) {
+  auto store = AuditStore::open(db());
+  ASSERT_TRUE(store.ok());
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &st, nullptr);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
+  sqlite3_finalize(st);
+  sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, nullptr);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), AuditStore::kSchemaVersion);
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+}
+
+TEST_F(AuditStoreTest, FiltersAndLimits) {
+  auto store = AuditStore::open(db());
+  ASSERT_TRUE(store.ok());
+  auto& s = **store;
+  ASSERT_TRUE(s.record(make_decision("reboot", Verdict::Allowed, 100)).ok());
+  ASSERT_TRUE(s.record(make_decision("wipe", Verdict::Refused, 200)).ok());
+  ASSERT_TRUE(s.record(make_decision("reboot", Verdict::Refused, 300)).ok());
+  ASSERT_TRUE(s.record(make_decision("poweroff", Verdict::Forced, 400)).ok());
+
+  DecisionFilter f;
+  f.operation = "reboot";
+  auto r = s.list(f);
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].time_us, 100) << "oldest first";
+
+  f = {};
+  f.verdict = Verdict::Refused;
+  EXPECT_EQ(s.list(f)->size(), 2u);
+
+  f = {};
+  f.since_us = 200;
+  f.until_us = 300;
+  r = s.list(f);
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].operation, "wipe");
+
+  f = {};
+  f.limit = 2;
+  r = s.list(f);
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].time_us, 300) << "the newest `limit`, oldest first";
+  EXPECT_EQ((*r)[1].time_us, 400);
+
+  f = {};
+  f.operation = "reboot";
+  f.verdict = Verdict::Refused;
+  EXPECT_EQ(s.list(f)->size(), 1u);
+}
+
+TEST_F(AuditStoreTest, MigratesFromSchemaVersion1) {
+  {
+    auto old = AuditStore::open(db(), 1);
+    ASSERT_TRUE(old.ok()) << old.error();
+    // A row as version 1 wrote it: no hostname, guardd_version or error columns.
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "INSERT INTO decisions (time_us, operation, verdict, dry_run, "
+                           "caller_uid, caller_gid, caller_pid, checks, duration_us) VALUES "
+                           "(5, 'reboot', 'refused', 0, 0, 0, 1, '[]', 7);"
+                           "INSERT INTO holds (created_us, uid, reason, operations) VALUES "
+                           "(1, 0, 'old hold', 'reboot');",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto store = AuditStore::open(db());
+  ASSERT_TRUE(store.ok()) << store.error();
+  EXPECT_EQ((*store)->stats().schema_version, AuditStore::kSchemaVersion);
+  auto r = (*store)->list({});
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].operation, "reboot");
+  EXPECT_EQ((*r)[0].hostname, "");
+  auto holds = (*store)->active_holds();
+  ASSERT_EQ(holds->size(), 1u);
+  EXPECT_EQ((*holds)[0].reason, "old hold");
+  EXPECT_EQ((*holds)[0].operations, std::vector<std::string>{"reboot"});
+  ASSERT_TRUE((*store)->record(make_decision("wipe", Verdict::Allowed, 6)).ok());
+}
+
+TEST_F(AuditStoreTest, RefusesANewerSchema) {
+  {
+    auto s = AuditStore::open(db());
+    ASSERT_TRUE(s.ok());
+  }
+  sqlite3* raw = nullptr;
+  sqlite3_open(db().c_str(), &raw);
+  sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
+  sqlite3_close(raw);
+  auto s = AuditStore::open(db());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().find("schema version 99 is newer"), std::string::npos) << s.error();
+}
+
+TEST_F(AuditStoreTest, RetentionPrunesOldDecisionsOnly) {
+  auto store = AuditStore::open(db());
+  auto& s = **store;
+  ASSERT_TRUE(s.record(make_decision("reboot", Verdict::Allowed, 100)).ok());
+  ASSERT_TRUE(s.record(make_decision("reboot", Verdict::Allowed, 200)).ok());
+  ASSERT_TRUE(s.record(make_decision("reboot", Verdict::Allowed, 300)).ok());
+  auto pruned = s.prune(250);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 2);
+  auto r = s.list({});
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].time_us, 300);
+}
+
+TEST_F(AuditStoreTest, HoldLifecycle) {
+  auto store = AuditStore::open(db());
+  auto& s = **store;
+  auto h1 = s.place_hold(0, "upgrade", {}, 10);
+  auto h2 = s.place_hold(0, "migration", {"reboot", "poweroff"}, 20);
+  ASSERT_TRUE(h1.ok() && h2.ok());
+  EXPECT_TRUE(h1->covers("wipe"));
+  EXPECT_TRUE(h2->covers("reboot"));
+  EXPECT_FALSE(h2->covers("wipe"));
+  EXPECT_EQ(s.active_holds()->size(), 2u);
+  EXPECT_TRUE(*s.release_hold(h1->id, 0, 30));
+  EXPECT_FALSE(*s.release_hold(h1->id, 0, 31)) << "already released";
+  EXPECT_FALSE(*s.release_hold(999, 0, 31)) << "no such hold";
+  auto active = s.active_holds();
+  ASSERT_EQ(active->size(), 1u);
+  EXPECT_EQ((*active)[0].reason, "migration");
+}
+
+TEST_F(AuditStoreTest, ClosedStoreFailsCleanly) {
+  auto store = AuditStore::open(db());
+  (*store)->close();
+  auto id = (*store)->record(make_decision("reboot", Verdict::Allowed, 1));
+  ASSERT_FALSE(id.ok());
+  EXPECT_NE(id.error().find("closed"), std::string::npos);
+  EXPECT_TRUE((*store)->stats().last_error.has_value());
+}
+
+TEST_F(AuditStoreTest, UnopenablePathIsAnError) {
+  auto s = AuditStore::open("/proc/no/such/guardd.db");
+  ASSERT_FALSE(s.ok());
+}
+
+}  // namespace
+}  // namespace guardd
