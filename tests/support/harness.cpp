@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -151,11 +153,15 @@ Guardd::Guardd(const std::string& daemon_extra, const std::string& sections) {
 }
 
 Guardd::~Guardd() {
-  if (pid_ > 0 && !status_) {
-    kill(pid_, SIGKILL);
-    int st;
-    waitpid(pid_, &st, 0);
+  // Stop cleanly so a sanitizer build reports leaks and errors at exit, and fail the test
+  // on an unclean stop of a daemon that was still running.
+  if (pid_ > 0 && running()) {
+    int code = stop();
+    if (code != 0) ADD_FAILURE() << "guardd did not stop cleanly (exit " << code << "):\n" << log();
   }
+  std::string text = log();
+  if (text.find("Sanitizer") != std::string::npos || text.find("runtime error:") != std::string::npos)
+    ADD_FAILURE() << "sanitizer report in guardd's log:\n" << text;
 }
 
 bool Guardd::start(const std::map<std::string, std::string>& env) {
