@@ -26,7 +26,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using guardd::ctl::Client;
 
-constexpr const char* kUsage = R"(Usage: guardd-bench [--socket PATH | --guardd BINARY] [--requests N]
+constexpr const char* kUsage =
+    R"(Usage: guardd-bench [--socket PATH | --guardd BINARY] [--requests N]
                     [--clients LIST] [--operation OP] [--json-out FILE]
 
 Sends Check calls over persistent connections and reports latency percentiles and
@@ -113,9 +114,15 @@ Options parse(int argc, char** argv) {
   int c;
   while ((c = getopt_long(argc, argv, "h", kLong, nullptr)) != -1) {
     switch (c) {
-      case 's': o.socket = optarg; break;
-      case 'g': o.guardd = optarg; break;
-      case 'n': o.requests = std::max(1, std::atoi(optarg)); break;
+      case 's':
+        o.socket = optarg;
+        break;
+      case 'g':
+        o.guardd = optarg;
+        break;
+      case 'n':
+        o.requests = std::max(1, std::atoi(optarg));
+        break;
       case 'c': {
         o.clients.clear();
         std::string list = optarg;
@@ -129,10 +136,18 @@ Options parse(int argc, char** argv) {
         }
         break;
       }
-      case 'o': o.operation = optarg; break;
-      case 'j': o.json_out = optarg; break;
-      case 'h': std::fputs(kUsage, stdout); std::exit(0);
-      default: std::fputs(kUsage, stderr); std::exit(2);
+      case 'o':
+        o.operation = optarg;
+        break;
+      case 'j':
+        o.json_out = optarg;
+        break;
+      case 'h':
+        std::fputs(kUsage, stdout);
+        std::exit(0);
+      default:
+        std::fputs(kUsage, stderr);
+        std::exit(2);
     }
   }
   return o;
@@ -148,11 +163,13 @@ int main(int argc, char** argv) {
     char tmpl[] = "/tmp/guardd-bench-XXXXXX";
     tmp = mkdtemp(tmpl);
     o.socket = tmp + "/guardd.sock";
-    std::ofstream(tmp + "/guardd.conf") << "[guardd]\nsocket = " << o.socket << "\ndatabase = " << tmp
-                                        << "/guardd.db\nmax_connections_per_uid = 1024\nlog_level = warning\n";
+    std::ofstream(tmp + "/guardd.conf")
+        << "[guardd]\nsocket = " << o.socket << "\ndatabase = " << tmp
+        << "/guardd.db\nmax_connections_per_uid = 1024\nlog_level = warning\n";
     daemon = fork();
     if (daemon == 0) {
-      execl(o.guardd.c_str(), o.guardd.c_str(), "--config", (tmp + "/guardd.conf").c_str(), nullptr);
+      execl(o.guardd.c_str(), o.guardd.c_str(), "--config", (tmp + "/guardd.conf").c_str(),
+            nullptr);
       _exit(127);
     }
     auto deadline = Clock::now() + std::chrono::seconds(10);
@@ -167,9 +184,14 @@ int main(int argc, char** argv) {
     Row r = run(o, clients);
     fmt::print("{:>8} {:>9} {:>9} {:>10.0f} {:>10.0f} {:>10.0f} {:>10.0f} {:>12.0f}\n", r.clients,
                r.requests, r.failures, r.p50_us, r.p99_us, r.p999_us, r.max_us, r.throughput);
-    out.push_back({{"clients", r.clients}, {"requests", r.requests}, {"failures", r.failures},
-                   {"p50_us", r.p50_us}, {"p99_us", r.p99_us}, {"p999_us", r.p999_us},
-                   {"max_us", r.max_us}, {"throughput", r.throughput}});
+    out.push_back({{"clients", r.clients},
+                   {"requests", r.requests},
+                   {"failures", r.failures},
+                   {"p50_us", r.p50_us},
+                   {"p99_us", r.p99_us},
+                   {"p999_us", r.p999_us},
+                   {"max_us", r.max_us},
+                   {"throughput", r.throughput}});
   }
   if (!o.json_out.empty()) std::ofstream(o.json_out) << out.dump(2) << "\n";
   if (daemon > 0) {

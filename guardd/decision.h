@@ -65,6 +65,8 @@ struct Decision {
 };
 
 /// True when the verdict lets the operation go ahead.
-inline bool grants(Verdict v) { return v == Verdict::Allowed || v == Verdict::Forced; }
+inline bool grants(Verdict v) {
+  return v == Verdict::Allowed || v == Verdict::Forced;
+}
 
 }  // namespace guardd

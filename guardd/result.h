@@ -45,6 +45,8 @@ class [[nodiscard]] Result {
 using Status = Result<Unit>;
 
 /// The successful Status.
-inline Status ok_status() { return Unit{}; }
+inline Status ok_status() {
+  return Unit{};
+}
 
 }  // namespace guardd

@@ -42,8 +42,7 @@ class ProcessCheck final : public Check {
       summary.push_back(fmt::format("{} (pid {})", *name, pid));
     }
     if (found.empty())
-      return {Outcome::Pass, fmt::format("none of {} running", fmt::join(names_, ", ")),
-              nullptr};
+      return {Outcome::Pass, fmt::format("none of {} running", fmt::join(names_, ", ")), nullptr};
     std::string reason = summary.size() == 1
                              ? fmt::format("critical process running: {}", summary[0])
                              : fmt::format("{} critical processes running: {}", summary.size(),

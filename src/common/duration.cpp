@@ -60,8 +60,7 @@ Result<Micros> parse_duration(std::string_view text) {
     size_t start = i;
     while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
       ++i;
-    if (start == i)
-      return Error{fmt::format("invalid duration '{}': expected a number", original)};
+    if (start == i) return Error{fmt::format("invalid duration '{}': expected a number", original)};
     std::string number(text.substr(start, i - start));
     if (number.find('.') != number.rfind('.') || number == ".")
       return Error{fmt::format("invalid duration '{}': bad number '{}'", original, number)};
@@ -77,9 +76,10 @@ Result<Micros> parse_duration(std::string_view text) {
       for (const auto& u : kUnits)
         if (u.name == unit) scale = u.micros;
       if (scale == 0)
-        return Error{fmt::format("invalid duration '{}': unknown unit '{}' (use us, ms, s, "
-                                 "min, h, d, w)",
-                                 original, unit)};
+        return Error{
+            fmt::format("invalid duration '{}': unknown unit '{}' (use us, ms, s, "
+                        "min, h, d, w)",
+                        original, unit)};
     }
     total += value * static_cast<long double>(scale);
     any = true;

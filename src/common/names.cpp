@@ -43,7 +43,10 @@ std::optional<Verdict> parse_verdict(std::string_view name) {
 
 bool is_valid_operation_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
-  auto ok_first = [](char c) { return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)); };
+  auto ok_first = [](char c) {
+    return std::islower(static_cast<unsigned char>(c)) ||
+           std::isdigit(static_cast<unsigned char>(c));
+  };
   if (!ok_first(name[0])) return false;
   for (char c : name)
     if (!ok_first(c) && c != '-' && c != '_') return false;

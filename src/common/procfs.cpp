@@ -32,8 +32,7 @@ std::optional<Stat> read_stat(pid_t pid, const std::string& proc_root) {
   // comm is in parentheses and may itself contain ')' or spaces: split at the last ')'.
   auto open = text->find('(');
   auto close = text->rfind(')');
-  if (open == std::string::npos || close == std::string::npos || close < open)
-    return std::nullopt;
+  if (open == std::string::npos || close == std::string::npos || close < open) return std::nullopt;
   Stat st;
   st.comm = text->substr(open + 1, close - open - 1);
   std::istringstream rest(text->substr(close + 1));
@@ -56,8 +55,7 @@ std::optional<std::vector<std::string>> read_argv(pid_t pid, const std::string& 
   return argv;
 }
 
-std::optional<std::string> read_cmdline(pid_t pid, size_t max_bytes,
-                                        const std::string& proc_root) {
+std::optional<std::string> read_cmdline(pid_t pid, size_t max_bytes, const std::string& proc_root) {
   auto text = slurp(pid_path(proc_root, pid, "cmdline"), max_bytes);
   if (!text) return std::nullopt;
   while (!text->empty() && text->back() == '\0') text->pop_back();

@@ -26,8 +26,7 @@ Result<VarlinkCall> decode_call(std::string_view text) {
   if (!doc.is_object()) return Error{"message is not a JSON object"};
   VarlinkCall call;
   auto method = doc.find("method");
-  if (method == doc.end() || !method->is_string())
-    return Error{"message has no \"method\" string"};
+  if (method == doc.end() || !method->is_string()) return Error{"message has no \"method\" string"};
   call.method = method->get<std::string>();
   if (auto p = doc.find("parameters"); p != doc.end() && !p->is_null()) {
     if (!p->is_object()) return Error{"\"parameters\" is not an object"};
@@ -49,8 +48,8 @@ std::string encode_reply(const json& parameters) {
 }
 
 std::string encode_error(std::string_view error, const json& parameters) {
-  return json{{"error", error}, {"parameters", parameters}}.dump(
-      -1, ' ', false, json::error_handler_t::replace);
+  return json{{"error", error}, {"parameters", parameters}}.dump(-1, ' ', false,
+                                                                 json::error_handler_t::replace);
 }
 
 bool split_method(std::string_view qualified, std::string& interface, std::string& member) {

@@ -43,14 +43,16 @@ bool wait_for(int fd, short events, Clock::time_point deadline) {
 std::string Response::reason() const {
   if (parameters.is_object() && parameters.contains("reason") && parameters["reason"].is_string())
     return parameters["reason"].get<std::string>();
-  if (parameters.is_object() && !parameters.empty()) return fmt::format("{} {}", error, parameters.dump());
+  if (parameters.is_object() && !parameters.empty())
+    return fmt::format("{} {}", error, parameters.dump());
   return error;
 }
 
 Result<Client> Client::connect(const std::string& path, Clock::time_point deadline) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) return Error{fmt::format("socket path {} is too long", path)};
+  if (path.size() >= sizeof(addr.sun_path))
+    return Error{fmt::format("socket path {} is too long", path)};
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return Error{fmt::format("cannot create socket: {}", std::strerror(errno))};
@@ -75,8 +77,9 @@ Client::~Client() {
 
 Result<Response> Client::call(const std::string& method, const nlohmann::json& parameters,
                               Clock::time_point deadline) {
-  std::string out = frame_message(nlohmann::json{{"method", method}, {"parameters", parameters}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace));
+  std::string out =
+      frame_message(nlohmann::json{{"method", method}, {"parameters", parameters}}.dump(
+          -1, ' ', false, nlohmann::json::error_handler_t::replace));
   std::size_t sent = 0;
   while (sent < out.size()) {
     ssize_t n = send(fd_, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
@@ -102,8 +105,7 @@ Result<Response> Client::call(const std::string& method, const nlohmann::json& p
       return r;
     }
     if (reader.overflowed()) return Error{"guardd sent an oversize reply"};
-    if (!wait_for(fd_, POLLIN, deadline))
-      return Error{"timed out waiting for guardd's answer"};
+    if (!wait_for(fd_, POLLIN, deadline)) return Error{"timed out waiting for guardd's answer"};
     char buf[65536];
     ssize_t n = recv(fd_, buf, sizeof(buf), 0);
     if (n > 0) {

@@ -56,7 +56,8 @@ CallResult call_guardd(const Invocation& inv, const std::string& method, const j
 // Prints a failed call's reason (or the raw error reply with --json) and returns its exit code.
 int report_failure(const Invocation& inv, const CallResult& r) {
   if (inv.json && !r.response.error.empty())
-    fmt::print("{}\n", json{{"error", r.response.error}, {"parameters", r.response.parameters}}.dump());
+    fmt::print("{}\n",
+               json{{"error", r.response.error}, {"parameters", r.response.parameters}}.dump());
   std::string note = r.status == CallStatus::Unavailable ? " (treat as refused)" : "";
   fmt::print(stderr, "guardctl: {}{}\n", r.message, note);
   switch (r.status) {
@@ -97,7 +98,9 @@ int ask(const Invocation& inv, std::FILE* out) {
 
 }  // namespace
 
-int check_command(const Invocation& inv) { return ask(inv, stdout); }
+int check_command(const Invocation& inv) {
+  return ask(inv, stdout);
+}
 
 int run_command(const Invocation& inv) {
   // The verdict goes to stderr so COMMAND's stdout stays its own.

@@ -97,16 +97,12 @@ enum Opt { kSocket = 1000, kTimeout, kVersion };
 
 // Which options each command accepts (global options are accepted by all).
 const std::map<std::string, std::set<int>> kCommandOptions = {
-    {"check", {'t', 'r', 'f', 'n', 'j'}},
-    {"run", {'t', 'r'}},
-    {"status", {'j'}},
-    {"log", {'s', 'u', 'o', 'V', 'l', 'j'}},
-    {"hold", {'r', 'o', 'j'}},
-    {"release", {'j'}},
+    {"check", {'t', 'r', 'f', 'n', 'j'}},    {"run", {'t', 'r'}},       {"status", {'j'}},
+    {"log", {'s', 'u', 'o', 'V', 'l', 'j'}}, {"hold", {'r', 'o', 'j'}}, {"release", {'j'}},
 };
 
-const std::map<std::string, std::size_t> kPositionals = {
-    {"check", 1}, {"run", 1}, {"status", 0}, {"log", 0}, {"hold", 0}, {"release", 1}};
+const std::map<std::string, std::size_t> kPositionals = {{"check", 1}, {"run", 1},  {"status", 0},
+                                                         {"log", 0},   {"hold", 0}, {"release", 1}};
 
 // `run` reports usage errors with its own code, so a caller never mistakes them for COMMAND's.
 int g_usage_exit = kExitUsage;
@@ -135,45 +131,77 @@ Invocation parse(int argc, char** argv) {
     if (std::strcmp(args[i], "run") == 0) g_usage_exit = kRunUsage;
   args.push_back(nullptr);
 
-  static const option kLong[] = {
-      {"target", required_argument, nullptr, 't'},  {"reason", required_argument, nullptr, 'r'},
-      {"force", no_argument, nullptr, 'f'},         {"dry-run", no_argument, nullptr, 'n'},
-      {"since", required_argument, nullptr, 's'},   {"until", required_argument, nullptr, 'u'},
-      {"operation", required_argument, nullptr, 'o'}, {"verdict", required_argument, nullptr, 'V'},
-      {"limit", required_argument, nullptr, 'l'},   {"json", no_argument, nullptr, 'j'},
-      {"socket", required_argument, nullptr, kSocket}, {"timeout", required_argument, nullptr, kTimeout},
-      {"help", no_argument, nullptr, 'h'},          {"version", no_argument, nullptr, kVersion},
-      {nullptr, 0, nullptr, 0}};
+  static const option kLong[] = {{"target", required_argument, nullptr, 't'},
+                                 {"reason", required_argument, nullptr, 'r'},
+                                 {"force", no_argument, nullptr, 'f'},
+                                 {"dry-run", no_argument, nullptr, 'n'},
+                                 {"since", required_argument, nullptr, 's'},
+                                 {"until", required_argument, nullptr, 'u'},
+                                 {"operation", required_argument, nullptr, 'o'},
+                                 {"verdict", required_argument, nullptr, 'V'},
+                                 {"limit", required_argument, nullptr, 'l'},
+                                 {"json", no_argument, nullptr, 'j'},
+                                 {"socket", required_argument, nullptr, kSocket},
+                                 {"timeout", required_argument, nullptr, kTimeout},
+                                 {"help", no_argument, nullptr, 'h'},
+                                 {"version", no_argument, nullptr, kVersion},
+                                 {nullptr, 0, nullptr, 0}};
   std::vector<int> seen;
   int c;
   int count = static_cast<int>(args.size()) - 1;
   while ((c = getopt_long(count, args.data(), "t:r:fns:u:o:V:l:jh", kLong, nullptr)) != -1) {
     switch (c) {
-      case 't': inv.target = optarg; break;
-      case 'r': inv.reason = optarg; break;
-      case 'f': inv.force = true; break;
-      case 'n': inv.dry_run = true; break;
-      case 's': inv.since = optarg; break;
-      case 'u': inv.until = optarg; break;
-      case 'o': inv.operations.emplace_back(optarg); break;
-      case 'V': inv.verdict = optarg; break;
+      case 't':
+        inv.target = optarg;
+        break;
+      case 'r':
+        inv.reason = optarg;
+        break;
+      case 'f':
+        inv.force = true;
+        break;
+      case 'n':
+        inv.dry_run = true;
+        break;
+      case 's':
+        inv.since = optarg;
+        break;
+      case 'u':
+        inv.until = optarg;
+        break;
+      case 'o':
+        inv.operations.emplace_back(optarg);
+        break;
+      case 'V':
+        inv.verdict = optarg;
+        break;
       case 'l': {
         char* end = nullptr;
         long n = std::strtol(optarg, &end, 10);
-        if (*optarg == '\0' || *end != '\0' || n < 1) usage_error(fmt::format("--limit: '{}' is not a positive number", optarg));
+        if (*optarg == '\0' || *end != '\0' || n < 1)
+          usage_error(fmt::format("--limit: '{}' is not a positive number", optarg));
         inv.limit = n;
         break;
       }
-      case 'j': inv.json = true; break;
-      case kSocket: inv.socket = optarg; break;
+      case 'j':
+        inv.json = true;
+        break;
+      case kSocket:
+        inv.socket = optarg;
+        break;
       case kTimeout: {
         auto d = parse_duration(optarg);
-        if (!d || d->count() <= 0) usage_error(fmt::format("--timeout: {}", d ? "must be positive" : d.error()));
+        if (!d || d->count() <= 0)
+          usage_error(fmt::format("--timeout: {}", d ? "must be positive" : d.error()));
         inv.timeout = *d;
         break;
       }
-      case 'h': std::fputs(kUsage, stdout); std::exit(0);
-      case kVersion: fmt::print("guardctl {}\n", GUARDD_VERSION); std::exit(0);
+      case 'h':
+        std::fputs(kUsage, stdout);
+        std::exit(0);
+      case kVersion:
+        fmt::print("guardctl {}\n", GUARDD_VERSION);
+        std::exit(0);
       default:
         fmt::print(stderr, "Try 'guardctl --help' for more information.\n");
         std::exit(g_usage_exit);
@@ -184,12 +212,14 @@ Invocation parse(int argc, char** argv) {
   if (rest.empty()) usage_error("no command given");
   inv.command = rest[0];
   auto allowed = kCommandOptions.find(inv.command);
-  if (allowed == kCommandOptions.end()) usage_error(fmt::format("unknown command '{}'", inv.command));
+  if (allowed == kCommandOptions.end())
+    usage_error(fmt::format("unknown command '{}'", inv.command));
   for (int opt : seen) {
     if (opt == kSocket || opt == kTimeout) continue;
     if (!allowed->second.count(opt)) {
       std::string name;
-      for (const auto& o : kLong) if (o.val == opt && o.name) name = o.name;
+      for (const auto& o : kLong)
+        if (o.val == opt && o.name) name = o.name;
       usage_error(fmt::format("{} does not take --{}", inv.command, name));
     }
   }
@@ -199,8 +229,10 @@ Invocation parse(int argc, char** argv) {
   if (inv.positional.size() > want)
     usage_error(fmt::format("unexpected argument '{}'", inv.positional[want]));
   if (inv.command == "run" && inv.exec_argv.empty()) usage_error("run needs -- COMMAND [ARG...]");
-  if (inv.command != "run" && !inv.exec_argv.empty()) usage_error(fmt::format("{} takes no -- COMMAND", inv.command));
-  if (inv.command == "hold" && (!inv.reason || inv.reason->empty())) usage_error("hold needs --reason TEXT");
+  if (inv.command != "run" && !inv.exec_argv.empty())
+    usage_error(fmt::format("{} takes no -- COMMAND", inv.command));
+  if (inv.command == "hold" && (!inv.reason || inv.reason->empty()))
+    usage_error("hold needs --reason TEXT");
   if (inv.force && (!inv.reason || inv.reason->empty())) usage_error("--force needs --reason TEXT");
   return inv;
 }

@@ -54,10 +54,12 @@ void print_check(std::FILE* out, const json& d, bool allowed) {
   else
     fmt::print(out, "{}: {} (decision {})\n", subject, verdict, num(d, "id"));
   size_t width = 4;
-  for (const auto& c : d.value("checks", json::array())) width = std::max(width, str(c, "name").size());
+  for (const auto& c : d.value("checks", json::array()))
+    width = std::max(width, str(c, "name").size());
   for (const auto& c : d.value("checks", json::array())) {
     std::string outcome = str(c, "outcome", "error");
-    if (outcome == "error" && str(c, "on_error") == "pass") outcome = "error (ignored: on_error = pass)";
+    if (outcome == "error" && str(c, "on_error") == "pass")
+      outcome = "error (ignored: on_error = pass)";
     fmt::print(out, "  {:<{}}  {:<5}  {}\n", str(c, "name"), width, outcome, str(c, "reason"));
   }
 }
@@ -75,7 +77,8 @@ void print_log(std::FILE* out, const json& decisions) {
     std::string why = str(d, "error");
     for (const auto& c : d.value("checks", json::array())) {
       if (!why.empty()) break;
-      if (str(c, "outcome") != "pass") why = fmt::format("{}: {}", str(c, "name"), str(c, "reason"));
+      if (str(c, "outcome") != "pass")
+        why = fmt::format("{}: {}", str(c, "name"), str(c, "reason"));
     }
     if (why.empty() && !str(d, "reason").empty()) why = fmt::format("reason: {}", str(d, "reason"));
     fmt::print(out, "{}  #{:<6} {:<22} {:<18} uid={} pid={} {}{}{}\n",

@@ -47,8 +47,8 @@ Result<int64_t> parse_iso(std::string_view text) {
   std::string s(text);
   std::tm tm{};
   const char* rest = nullptr;
-  for (const char* format : {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M",
-                             "%Y-%m-%d %H:%M", "%Y-%m-%d"}) {
+  for (const char* format :
+       {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"}) {
     tm = std::tm{};
     rest = strptime(s.c_str(), format, &tm);
     if (rest != nullptr) break;
@@ -103,9 +103,10 @@ Result<int64_t> parse_when(std::string_view text, int64_t now_us) {
   }
   auto iso = parse_iso(text);
   if (iso) return *iso;
-  return Error{fmt::format("'{}' is not a time: use ISO 8601 (2026-11-26T10:00, with Z or "
-                           "+01:00 for a zone) or a relative form (30min, 2h, 7d)",
-                           text)};
+  return Error{
+      fmt::format("'{}' is not a time: use ISO 8601 (2026-11-26T10:00, with Z or "
+                  "+01:00 for a zone) or a relative form (30min, 2h, 7d)",
+                  text)};
 }
 
 }  // namespace guardd::ctl

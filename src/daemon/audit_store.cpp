@@ -99,9 +99,8 @@ Result<std::shared_ptr<AuditStore>> AuditStore::open(const std::string& path, in
     if (ec) return Error{fmt::format("cannot create {}: {}", dir.string(), ec.message())};
   }
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
@@ -122,7 +121,9 @@ Result<std::shared_ptr<AuditStore>> AuditStore::open(const std::string& path, in
   return store;
 }
 
-AuditStore::~AuditStore() { close(); }
+AuditStore::~AuditStore() {
+  close();
+}
 
 void AuditStore::close() {
   std::lock_guard lock(mutex_);
@@ -160,8 +161,8 @@ Status AuditStore::migrate(int target_version) {
     Status st = exec(sql.c_str());
     if (!st) {
       (void)exec("ROLLBACK");
-      return Error{fmt::format("migration to schema version {} failed: {}", version + 1,
-                               st.error())};
+      return Error{
+          fmt::format("migration to schema version {} failed: {}", version + 1, st.error())};
     }
   }
   return ok_status();
@@ -210,9 +211,9 @@ Result<std::vector<Decision>> AuditStore::list(const DecisionFilter& f) {
   if (f.until_us) where.push_back("time_us <= ?2");
   if (f.operation) where.push_back("operation = ?3");
   if (f.verdict) where.push_back("verdict = ?4");
-  std::string sql = fmt::format("SELECT {} FROM decisions {} {} ORDER BY id DESC LIMIT ?5",
-                                kDecisionColumns, where.empty() ? "" : "WHERE",
-                                fmt::join(where, " AND "));
+  std::string sql =
+      fmt::format("SELECT {} FROM decisions {} {} ORDER BY id DESC LIMIT ?5", kDecisionColumns,
+                  where.empty() ? "" : "WHERE", fmt::join(where, " AND "));
   Statement s(db_, sql.c_str());
   if (!s.ok()) return Error{failure("cannot list decisions")};
   if (f.since_us) s.bind(1, *f.since_us);

@@ -49,9 +49,9 @@ struct FileReader {
   std::ifstream in;
   std::string file;
   int line = 0;
-  std::string section;                     // current section as seen by the reader
-  std::map<std::string, int> section_at;   // sections opened in this file
-  std::map<std::string, int> key_at;       // "section\nkey" -> line, in this file
+  std::string section;                    // current section as seen by the reader
+  std::map<std::string, int> section_at;  // sections opened in this file
+  std::map<std::string, int> key_at;      // "section\nkey" -> line, in this file
   RawConfig* raw = nullptr;
 
   void error(int at, const std::string& message) {
@@ -124,8 +124,7 @@ void read_file(const std::string& path, RawConfig& raw) {
     return;
   }
   int syntax = ini_parse_stream(read_line, &r, on_key, &r);
-  if (syntax > 0)
-    r.error(syntax, "syntax error (expected '[section]' or 'key = value')");
+  if (syntax > 0) r.error(syntax, "syntax error (expected '[section]' or 'key = value')");
 }
 
 std::vector<std::string> drop_in_files(const std::string& path, std::vector<std::string>& errors) {
@@ -177,9 +176,10 @@ Result<std::vector<std::string>> resolve_operations(const std::vector<std::strin
   for (const auto& w : words) {
     if (w == "all") return Error{"'all' cannot be combined with other operations"};
     if (!config.knows_operation(w))
-      return Error{fmt::format("unknown operation '{}' (known: {}; add site operations to "
-                               "[guardd] extra_operations)",
-                               w, fmt::join(config.operations(), ", "))};
+      return Error{
+          fmt::format("unknown operation '{}' (known: {}; add site operations to "
+                      "[guardd] extra_operations)",
+                      w, fmt::join(config.operations(), ", "))};
     if (std::find(out.begin(), out.end(), w) == out.end()) out.push_back(w);
   }
   return out;
@@ -221,14 +221,16 @@ void apply_check_section(const RawSection& raw, Config& config, std::vector<std:
     if (own) {
       check.options[name] = value;
     } else {
-      errors.push_back(fmt::format("{}: unknown key '{}' for check type '{}'", value.where(),
-                                   name, check.type));
+      errors.push_back(
+          fmt::format("{}: unknown key '{}' for check type '{}'", value.where(), name, check.type));
     }
   }
   if (const ConfigValue* v = value_of("operations")) {
     auto ops = resolve_operations(parse_list(v->text), config);
-    if (ops) check.operations = *ops;
-    else errors.push_back(fmt::format("{}: operations: {}", v->where(), ops.error()));
+    if (ops)
+      check.operations = *ops;
+    else
+      errors.push_back(fmt::format("{}: operations: {}", v->where(), ops.error()));
   } else if (type->default_operations.empty()) {
     check.operations = config.operations();
   } else {
@@ -236,22 +238,27 @@ void apply_check_section(const RawSection& raw, Config& config, std::vector<std:
   }
   check.timeout = std::chrono::seconds(3);
   if (const ConfigValue* v = value_of("timeout")) {
-    auto d = parse_duration_between(v->text, std::chrono::milliseconds(1),
-                                    std::chrono::seconds(300));
-    if (d) check.timeout = *d;
-    else errors.push_back(fmt::format("{}: timeout: {}", v->where(), d.error()));
+    auto d =
+        parse_duration_between(v->text, std::chrono::milliseconds(1), std::chrono::seconds(300));
+    if (d)
+      check.timeout = *d;
+    else
+      errors.push_back(fmt::format("{}: timeout: {}", v->where(), d.error()));
   }
   if (const ConfigValue* v = value_of("on_error")) {
-    if (v->text == "veto") check.on_error = OnError::Veto;
-    else if (v->text == "pass") check.on_error = OnError::Pass;
+    if (v->text == "veto")
+      check.on_error = OnError::Veto;
+    else if (v->text == "pass")
+      check.on_error = OnError::Pass;
     else
-      errors.push_back(
-          fmt::format("{}: on_error: '{}' is not veto or pass", v->where(), v->text));
+      errors.push_back(fmt::format("{}: on_error: '{}' is not veto or pass", v->where(), v->text));
   }
   if (const ConfigValue* v = value_of("enabled")) {
     auto b = parse_bool(v->text);
-    if (b) check.enabled = *b;
-    else errors.push_back(fmt::format("{}: enabled: {}", v->where(), b.error()));
+    if (b)
+      check.enabled = *b;
+    else
+      errors.push_back(fmt::format("{}: enabled: {}", v->where(), b.error()));
   }
   if (type->always_on && !check.enabled)
     errors.push_back(fmt::format("{}: the {} check cannot be disabled", where, check.type));
@@ -260,9 +267,13 @@ void apply_check_section(const RawSection& raw, Config& config, std::vector<std:
 
 }  // namespace
 
-std::string ConfigValue::where() const { return fmt::format("{}:{}", file, line); }
+std::string ConfigValue::where() const {
+  return fmt::format("{}:{}", file, line);
+}
 
-std::string CheckSection::where() const { return fmt::format("{}:{}", file, line); }
+std::string CheckSection::where() const {
+  return fmt::format("{}:{}", file, line);
+}
 
 std::vector<std::string> Config::operations() const {
   std::vector<std::string> ops = builtin_operations();
@@ -297,9 +308,10 @@ Result<Config> load_config(const std::string& path) {
     if (s.name.rfind(kCheckPrefix, 0) == 0) {
       apply_check_section(s, config, errors);
     } else {
-      errors.push_back(fmt::format("{}:{}: unknown section [{}] (expected [guardd] or "
-                                   "[check.NAME])",
-                                   s.file, s.line, s.name));
+      errors.push_back(
+          fmt::format("{}:{}: unknown section [{}] (expected [guardd] or "
+                      "[check.NAME])",
+                      s.file, s.line, s.name));
     }
   }
 
@@ -307,8 +319,8 @@ Result<Config> load_config(const std::string& path) {
   for (const auto& c : config.checks) {
     const CheckType* type = find_check_type(c.type);
     if (type->always_on && !singletons.insert(type->name).second)
-      errors.push_back(fmt::format("{}: a second check of type '{}'; only one is allowed",
-                                   c.where(), c.type));
+      errors.push_back(
+          fmt::format("{}: a second check of type '{}'; only one is allowed", c.where(), c.type));
   }
   // Always-on checks run even when no section configures them.
   for (const auto& type : check_types()) {

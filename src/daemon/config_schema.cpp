@@ -101,23 +101,22 @@ Status set_log_level(DaemonSettings& s, std::string_view v) {
       s.log_level = std::string(v);
       return ok_status();
     }
-  return Error{fmt::format("'{}' is not a log level (trace, debug, info, warning, error, "
-                           "critical, off)",
-                           v)};
+  return Error{
+      fmt::format("'{}' is not a log level (trace, debug, info, warning, error, "
+                  "critical, off)",
+                  v)};
 }
 
 constexpr DaemonKey kDaemonKeys[] = {
     {"socket", "/run/guardd/guardd.sock",
-     "Unix socket to bind when not socket-activated (mode 0660, group client_group).",
-     set_socket},
+     "Unix socket to bind when not socket-activated (mode 0660, group client_group).", set_socket},
     {"database", "/var/lib/guardd/guardd.db", "SQLite audit log (decisions and holds).",
      set_database},
     {"client_group", "guardd",
      "Group whose members may call Check, ListDecisions and GetStatus (root always may).",
      set_client_group},
     {"admin_group", "",
-     "Group whose members may force, place and release holds (empty: root only).",
-     set_admin_group},
+     "Group whose members may force, place and release holds (empty: root only).", set_admin_group},
     {"allow_force", "yes", "Whether root (or admin_group) may force a refused operation.",
      set_allow_force},
     {"decision_timeout", "5s", "Deadline for a whole decision, all checks included.",
@@ -127,8 +126,7 @@ constexpr DaemonKey kDaemonKeys[] = {
     {"max_connections_per_uid", "32",
      "Open connections allowed per non-root uid; more are closed at once.", set_max_per_uid},
     {"max_connections", "1024", "Open connections allowed in total.", set_max_connections},
-    {"retention", "365d", "Delete decisions older than this ('forever' keeps all).",
-     set_retention},
+    {"retention", "365d", "Delete decisions older than this ('forever' keeps all).", set_retention},
     {"extra_operations", "", "Site-specific operation names accepted besides the built-ins.",
      set_extra_operations},
     {"log_level", "info", "trace, debug, info, warning, error, critical or off.", set_log_level},
@@ -145,8 +143,12 @@ constexpr CommonCheckKey kCommonCheckKeys[] = {
 
 }  // namespace
 
-std::span<const DaemonKey> daemon_keys() { return kDaemonKeys; }
+std::span<const DaemonKey> daemon_keys() {
+  return kDaemonKeys;
+}
 
-std::span<const CommonCheckKey> common_check_keys() { return kCommonCheckKeys; }
+std::span<const CommonCheckKey> common_check_keys() {
+  return kCommonCheckKeys;
+}
 
 }  // namespace guardd

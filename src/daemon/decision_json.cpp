@@ -33,7 +33,9 @@ CheckResult check_result_from_json(const json& j) {
   CheckResult r;
   r.name = j.value("name", "");
   std::string outcome = j.value("outcome", "error");
-  r.outcome = outcome == "pass" ? Outcome::Pass : outcome == "veto" ? Outcome::Veto : Outcome::Error;
+  r.outcome = outcome == "pass"   ? Outcome::Pass
+              : outcome == "veto" ? Outcome::Veto
+                                  : Outcome::Error;
   r.reason = j.value("reason", "");
   if (auto f = j.find("facts"); f != j.end()) r.facts = *f;
   r.duration_us = j.value("duration_us", int64_t{0});

@@ -1,7 +1,7 @@
 #include "daemon/journal.h"
 
-#include <systemd/sd-journal.h>
 #include <syslog.h>
+#include <systemd/sd-journal.h>
 
 #include <fmt/format.h>
 
@@ -24,8 +24,8 @@ int journal_decision(const Decision& d) {
   std::string message_id(kDecisionMessageId);
   int priority = d.verdict == Verdict::Allowed ? LOG_INFO : LOG_NOTICE;
   return sd_journal_send(
-      "MESSAGE=%s", message.c_str(), "MESSAGE_ID=%s", message_id.c_str(), "PRIORITY=%i",
-      priority, "GUARDD_DECISION_ID=%lld", static_cast<long long>(d.id), "GUARDD_OPERATION=%s",
+      "MESSAGE=%s", message.c_str(), "MESSAGE_ID=%s", message_id.c_str(), "PRIORITY=%i", priority,
+      "GUARDD_DECISION_ID=%lld", static_cast<long long>(d.id), "GUARDD_OPERATION=%s",
       d.operation.c_str(), "GUARDD_TARGET=%s", d.target.value_or("").c_str(), "GUARDD_VERDICT=%s",
       std::string(to_string(d.verdict)).c_str(), "GUARDD_DRY_RUN=%d", d.dry_run ? 1 : 0,
       "GUARDD_CALLER_UID=%u", static_cast<unsigned>(d.caller.uid), "GUARDD_CALLER_PID=%d",

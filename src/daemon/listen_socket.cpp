@@ -38,7 +38,8 @@ bool socket_in_use(const sockaddr_un& addr) {
 
 Result<ListenSocket> open_listen_socket(const std::string& path, std::optional<gid_t> group) {
   int n = sd_listen_fds(1);
-  if (n < 0) return Error{fmt::format("Failed to read sockets passed by systemd: {}", strerror(-n))};
+  if (n < 0)
+    return Error{fmt::format("Failed to read sockets passed by systemd: {}", strerror(-n))};
   if (n > 1) return Error{fmt::format("systemd passed {} sockets; guardd expects one", n)};
   if (n == 1) {
     int fd = SD_LISTEN_FDS_START;
@@ -46,7 +47,8 @@ Result<ListenSocket> open_listen_socket(const std::string& path, std::optional<g
       return Error{"the socket passed by systemd is not a listening AF_UNIX stream socket"};
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-      return Error{fmt::format("Failed to make the passed socket non-blocking: {}", strerror(errno))};
+      return Error{
+          fmt::format("Failed to make the passed socket non-blocking: {}", strerror(errno))};
     return ListenSocket{fd, true, ""};
   }
 

@@ -30,7 +30,8 @@ namespace {
 constexpr int kExitConfig = 78;  // EX_CONFIG, as sysexits.h
 constexpr int kExitFailure = 1;
 
-constexpr const char* kUsage = R"(Usage: guardd [--config FILE] [--check-config] [--version] [--help]
+constexpr const char* kUsage =
+    R"(Usage: guardd [--config FILE] [--check-config] [--version] [--help]
 
 guardd answers "may I reboot / power off / reinstall / wipe / decommission this
 host now?" over a Varlink socket, after asking its checks about the host's live
@@ -108,7 +109,8 @@ int check_config(const std::string& path) {
   std::printf("%s: OK (%zu files)\n", path.c_str(), config->files.size());
   for (const auto& c : (*policy)->checks)
     std::printf("  check %-24s type %-10s %s  %s\n", c.name.c_str(), c.type.c_str(),
-                c.enabled ? "enabled " : "disabled", fmt::format("{}", fmt::join(c.operations, ",")).c_str());
+                c.enabled ? "enabled " : "disabled",
+                fmt::format("{}", fmt::join(c.operations, ",")).c_str());
   return 0;
 }
 
@@ -128,11 +130,11 @@ void notify_status(const Daemon& d, const char* prefix) {
 }
 
 void reload(Daemon& d) {
-  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-             static_cast<unsigned long long>(
-                 std::chrono::duration_cast<std::chrono::microseconds>(
-                     std::chrono::steady_clock::now().time_since_epoch())
-                     .count()));
+  sd_notifyf(
+      0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+      static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count()));
   auto config = load_config(d.config_path);
   Result<std::shared_ptr<const Policy>> policy =
       config ? build_policy(*config, CheckServices{d.store}) : Error{config.error()};

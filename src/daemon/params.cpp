@@ -21,8 +21,7 @@ std::optional<std::string> unknown_parameter(const nlohmann::json& params,
   return std::nullopt;
 }
 
-Result<std::optional<std::string>> optional_string(const nlohmann::json& params,
-                                                   const char* name) {
+Result<std::optional<std::string>> optional_string(const nlohmann::json& params, const char* name) {
   const auto* v = find(params, name);
   if (!v) return std::optional<std::string>();
   if (!v->is_string()) return Error{name};

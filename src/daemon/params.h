@@ -19,8 +19,7 @@ std::optional<std::string> unknown_parameter(const nlohmann::json& params,
                                              std::initializer_list<std::string_view> known);
 
 /// An optional string parameter; error (the parameter's name) on a wrong type.
-Result<std::optional<std::string>> optional_string(const nlohmann::json& params,
-                                                   const char* name);
+Result<std::optional<std::string>> optional_string(const nlohmann::json& params, const char* name);
 
 /// An optional boolean parameter.
 Result<std::optional<bool>> optional_bool(const nlohmann::json& params, const char* name);

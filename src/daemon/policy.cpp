@@ -16,8 +16,8 @@ std::optional<gid_t> lookup_group(const std::string& name, const char* key,
   struct group* found = nullptr;
   std::vector<char> buf(16384);
   if (getgrnam_r(name.c_str(), &grp, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
-    warnings.push_back(fmt::format("{} '{}' does not exist; only root is granted what it gives",
-                                   key, name));
+    warnings.push_back(
+        fmt::format("{} '{}' does not exist; only root is granted what it gives", key, name));
     return std::nullopt;
   }
   return found->gr_gid;

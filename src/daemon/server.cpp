@@ -39,8 +39,8 @@ struct Server::Connection {
   sd_event_source* io = nullptr;
   sd_event_source* idle = nullptr;
   Server* server = nullptr;
-  bool busy = false;          // a worker is answering a call from this connection
-  bool peer_closed = false;   // EOF or hang-up seen
+  bool busy = false;         // a worker is answering a call from this connection
+  bool peer_closed = false;  // EOF or hang-up seen
   bool close_when_flushed = false;
 
   explicit Connection(std::size_t max_message) : reader(max_message) {}
@@ -68,7 +68,9 @@ struct Server::Completions {
 };
 
 Server::Server(sd_event* event, Service& service, std::function<ServerLimits()> limits)
-    : event_(event), service_(service), limits_fn_(std::move(limits)),
+    : event_(event),
+      service_(service),
+      limits_fn_(std::move(limits)),
       completions_(std::make_shared<Completions>()) {}
 
 Server::~Server() {
@@ -156,8 +158,8 @@ void Server::accept_all() {
     int r = sd_event_add_io(event_, &c->io, fd, EPOLLIN, on_io, c.get());
     if (r >= 0)
       r = sd_event_add_time_relative(event_, &c->idle, CLOCK_MONOTONIC,
-                                     static_cast<uint64_t>(limits.idle_timeout.count()), 0,
-                                     on_idle, c.get());
+                                     static_cast<uint64_t>(limits.idle_timeout.count()), 0, on_idle,
+                                     c.get());
     if (r < 0) {
       spdlog::warn("Failed to watch a connection: {}", std::strerror(-r));
       sd_event_source_disable_unref(c->io);
@@ -234,8 +236,8 @@ void Server::dispatch(Connection& c, std::string message) {
   c.busy = true;
   ++in_flight_;
   try {
-    std::thread([completions = completions_, &service = service_, id = c.id,
-                 caller = c.caller, call = std::move(*call)] {
+    std::thread([completions = completions_, &service = service_, id = c.id, caller = c.caller,
+                 call = std::move(*call)] {
       Reply reply = service.handle(call, caller);
       std::optional<std::string> framed;
       if (!call.oneway)
@@ -246,9 +248,9 @@ void Server::dispatch(Connection& c, std::string message) {
   } catch (const std::system_error& e) {
     c.busy = false;
     --in_flight_;
-    queue(c, frame_message(encode_error(protocol::kErrInternal,
-                                        {{"reason", fmt::format("cannot start worker: {}",
-                                                                e.what())}})));
+    queue(c, frame_message(
+                 encode_error(protocol::kErrInternal,
+                              {{"reason", fmt::format("cannot start worker: {}", e.what())}})));
   }
 }
 

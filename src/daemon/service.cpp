@@ -72,7 +72,8 @@ Reply Service::handle(const VarlinkCall& call, const Caller& caller) {
     return dispatch(call, caller);
   } catch (const std::exception& e) {
     spdlog::error("Internal error answering {} for pid {}: {}", call.method, caller.pid, e.what());
-    return error_reply(protocol::kErrInternal, {{"reason", fmt::format("internal error: {}", e.what())}});
+    return error_reply(protocol::kErrInternal,
+                       {{"reason", fmt::format("internal error: {}", e.what())}});
   }
 }
 
@@ -85,7 +86,8 @@ Reply Service::dispatch(const VarlinkCall& call, const Caller& caller) {
   const Method* method = nullptr;
   for (const auto& m : kMethods)
     if (m.name == call.method) method = &m;
-  if (method == nullptr) return error_reply(protocol::kErrMethodNotFound, {{"method", call.method}});
+  if (method == nullptr)
+    return error_reply(protocol::kErrMethodNotFound, {{"method", call.method}});
 
   auto policy = policy_.get();
   if (!has_privilege(caller, method->privilege, *policy)) {
@@ -133,8 +135,10 @@ void Service::prune_if_due() {
   auto retention = policy_.get()->config.daemon.retention;
   if (retention.count() == 0) return;
   auto pruned = store_->prune(now - retention.count());
-  if (!pruned) spdlog::warn("Failed to prune the audit log: {}", pruned.error());
-  else if (*pruned > 0) spdlog::info("Pruned {} decisions older than the retention period", *pruned);
+  if (!pruned)
+    spdlog::warn("Failed to prune the audit log: {}", pruned.error());
+  else if (*pruned > 0)
+    spdlog::info("Pruned {} decisions older than the retention period", *pruned);
 }
 
 Reply Service::get_info(const json&, const Caller&, const Policy&) {
@@ -157,8 +161,8 @@ Reply Service::get_interface_description(const json& p, const Caller&, const Pol
 }
 
 Reply Service::list_decisions(const json& p, const Caller&, const Policy&) {
-  if (auto unknown = params::unknown_parameter(p, {"since_us", "until_us", "operation", "verdict",
-                                                   "limit"}))
+  if (auto unknown =
+          params::unknown_parameter(p, {"since_us", "until_us", "operation", "verdict", "limit"}))
     return invalid_parameter(*unknown);
   DecisionFilter f;
   auto since = params::optional_int(p, "since_us");
@@ -177,9 +181,10 @@ Reply Service::list_decisions(const json& p, const Caller&, const Policy&) {
   if (*verdict) {
     f.verdict = parse_verdict(**verdict);
     if (!f.verdict)
-      return invalid_request(fmt::format("unknown verdict '{}' (allowed, refused, forced, denied, "
-                                         "invalid)",
-                                         **verdict));
+      return invalid_request(
+          fmt::format("unknown verdict '{}' (allowed, refused, forced, denied, "
+                      "invalid)",
+                      **verdict));
   }
   if (*limit) {
     if (**limit < 1 || **limit > kMaxListLimit)
@@ -244,9 +249,10 @@ Reply Service::place_hold(const json& p, const Caller& caller, const Policy& pol
       return invalid_request(fmt::format("unknown operation '{}'", op));
   auto hold = store_->place_hold(caller.uid, **reason, ops, now_us());
   if (!hold) return error_reply(protocol::kErrAuditUnavailable, {{"reason", hold.error()}});
-  spdlog::info("Hold {} placed by uid {} (pid {}) for {}: {}", hold->id, caller.uid, caller.pid,
-               ops.empty() ? std::string("all operations") : fmt::format("{}", fmt::join(ops, ", ")),
-               hold->reason);
+  spdlog::info(
+      "Hold {} placed by uid {} (pid {}) for {}: {}", hold->id, caller.uid, caller.pid,
+      ops.empty() ? std::string("all operations") : fmt::format("{}", fmt::join(ops, ", ")),
+      hold->reason);
   return Reply{"", {{"hold", hold_to_json(*hold)}}};
 }
 

@@ -12,7 +12,9 @@ namespace guardd {
 /// A prepared statement; check ok() after construction.
 class Statement {
  public:
-  Statement(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  Statement(sqlite3* db, const char* sql) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
   ~Statement() { sqlite3_finalize(stmt_); }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
@@ -26,8 +28,10 @@ class Statement {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
   void bind(int i, const std::optional<std::string>& v) {
-    if (v) bind(i, *v);
-    else sqlite3_bind_null(stmt_, i);
+    if (v)
+      bind(i, *v);
+    else
+      sqlite3_bind_null(stmt_, i);
   }
 
   /// Steps once: SQLITE_ROW, SQLITE_DONE or an error code.

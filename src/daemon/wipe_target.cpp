@@ -23,8 +23,7 @@ Result<std::string> resolve_wipe_target(const std::optional<std::string>& target
   struct stat st {};
   if (stat(resolved, &st) != 0)
     return Error{fmt::format("wipe target {}: {}", t, std::strerror(errno))};
-  if (!S_ISBLK(st.st_mode))
-    return Error{fmt::format("wipe target {} is not a block device", t)};
+  if (!S_ISBLK(st.st_mode)) return Error{fmt::format("wipe target {} is not a block device", t)};
   return std::string(resolved);
 }
 

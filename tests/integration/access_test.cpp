@@ -101,8 +101,8 @@ TEST(RootAccess, PerUidConnectionCap) {
     }
     RawClient extra(g.socket());
     auto r = extra.reply(5000ms);
-    char verdict = (r && (*r)["parameters"]["reason"].get<std::string>().find("too many connections for uid") !=
-                             std::string::npos)
+    char verdict = (r && (*r)["parameters"]["reason"].get<std::string>().find(
+                             "too many connections for uid") != std::string::npos)
                        ? 'y'
                        : 'n';
     (void)!write(ready[1], &verdict, 1);

@@ -1,7 +1,7 @@
 // No decision without a record: the audit database's filesystem fills up, fails, or is
 // read-only. Mounting needs root (CI runs as root); the suite name says so.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -73,12 +73,15 @@ TEST_F(RootAuditFailure, DiskFullRefusesWithAuditUnavailableThenRecovers) {
   for (int i = 0; i < 200 && failed.is_null(); ++i) {
     auto reply = varlink_call(g_.socket(), "io.guardd.Guard.Check",
                               {{"operation", "reboot"}, {"reason", std::string(2000, 'r')}});
-    if (reply["error"] == "io.guardd.Guard.AuditUnavailable") failed = reply;
-    else if (reply["parameters"]["allowed"] == true) ++granted;
+    if (reply["error"] == "io.guardd.Guard.AuditUnavailable")
+      failed = reply;
+    else if (reply["parameters"]["allowed"] == true)
+      ++granted;
   }
   ASSERT_FALSE(failed.is_null()) << "never refused on a full disk";
   EXPECT_FALSE(failed["parameters"].contains("allowed")) << "no verdict without a record";
-  EXPECT_NE(failed["parameters"]["reason"].get<std::string>().find("not recorded"), std::string::npos);
+  EXPECT_NE(failed["parameters"]["reason"].get<std::string>().find("not recorded"),
+            std::string::npos);
   auto ctl = g_.ctl({"check", "reboot"});
   EXPECT_EQ(ctl.exit_code, 3) << ctl.out << ctl.err;
   EXPECT_NE(ctl.err.find("audit log unavailable"), std::string::npos) << ctl.err;
@@ -105,7 +108,8 @@ TEST_F(RootAuditFailure, IoErrorRefusesWithAuditUnavailable) {
   auto r = varlink_call(g_.socket(), "io.guardd.Guard.Check", {{"operation", "reboot"}});
   EXPECT_EQ(r["error"], "io.guardd.Guard.AuditUnavailable") << r;
   EXPECT_EQ(g_.ctl({"check", "poweroff"}).exit_code, 3);
-  EXPECT_EQ(g_.ctl({"hold", "--reason", "x"}).exit_code, 3) << "a hold that cannot be stored is not placed";
+  EXPECT_EQ(g_.ctl({"hold", "--reason", "x"}).exit_code, 3)
+      << "a hold that cannot be stored is not placed";
   EXPECT_TRUE(g_.running()) << g_.log();
 }
 

@@ -30,8 +30,10 @@ class NamedProcess {
       execl(path.c_str(), name.c_str(), "300", nullptr);
       _exit(127);
     }
-    wait_until([&] { return std::filesystem::exists("/proc/" + std::to_string(pid_) + "/exe") &&
-                            std::filesystem::read_symlink("/proc/" + std::to_string(pid_) + "/exe") == path; });
+    wait_until([&] {
+      return std::filesystem::exists("/proc/" + std::to_string(pid_) + "/exe") &&
+             std::filesystem::read_symlink("/proc/" + std::to_string(pid_) + "/exe") == path;
+    });
   }
   ~NamedProcess() { stop(); }
   void stop() {
@@ -86,9 +88,10 @@ TEST(Check, HoldRefusesWithReasonAndReleaseAllows) {
 TEST(Check, HoldForSomeOperationsOnly) {
   Guardd g;
   ASSERT_TRUE(g.start()) << g.log();
-  ASSERT_EQ(g.ctl({"hold", "--reason", "r", "--operation", "reinstall", "--operation", "decommission"})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      g.ctl({"hold", "--reason", "r", "--operation", "reinstall", "--operation", "decommission"})
+          .exit_code,
+      0);
   EXPECT_EQ(g.ctl({"check", "reboot"}).exit_code, 0);
   EXPECT_EQ(g.ctl({"check", "reinstall"}).exit_code, 1);
   EXPECT_EQ(g.ctl({"check", "decommission"}).exit_code, 1);
@@ -126,11 +129,13 @@ TEST(Check, ProcessCheckVetoesWhileNamedProcessRuns) {
   ASSERT_EQ(checks.size(), 2u);
   EXPECT_EQ(checks[1]["name"], "critical");
   EXPECT_EQ(checks[1]["outcome"], "veto");
-  EXPECT_NE(checks[1]["reason"].get<std::string>().find("gdtest-crit (pid " + std::to_string(p.pid())),
-            std::string::npos)
+  EXPECT_NE(
+      checks[1]["reason"].get<std::string>().find("gdtest-crit (pid " + std::to_string(p.pid())),
+      std::string::npos)
       << checks[1];
   EXPECT_EQ(checks[1]["facts"]["processes"][0]["pid"], p.pid());
-  EXPECT_EQ(g.ctl({"check", "reboot"}).exit_code, 0) << "process checks guard reinstall, not reboot";
+  EXPECT_EQ(g.ctl({"check", "reboot"}).exit_code, 0)
+      << "process checks guard reinstall, not reboot";
   p.stop();
   EXPECT_EQ(g.ctl({"check", "reinstall"}).exit_code, 0);
 }
@@ -150,9 +155,11 @@ TEST(Check, ForceAndDryRun) {
   auto no_reason = g.ctl({"check", "reboot", "--force"});
   EXPECT_EQ(no_reason.exit_code, 2) << "guardctl refuses --force without --reason";
   // The raw protocol enforces it too.
-  auto reply = varlink_call(g.socket(), "io.guardd.Guard.Check", {{"operation", "reboot"}, {"force", true}});
+  auto reply =
+      varlink_call(g.socket(), "io.guardd.Guard.Check", {{"operation", "reboot"}, {"force", true}});
   EXPECT_EQ(reply["error"], "io.guardd.Guard.InvalidRequest");
-  EXPECT_NE(reply["parameters"]["reason"].get<std::string>().find("non-empty reason"), std::string::npos);
+  EXPECT_NE(reply["parameters"]["reason"].get<std::string>().find("non-empty reason"),
+            std::string::npos);
 }
 
 TEST(Check, ForceCanBeDisabled) {
@@ -187,7 +194,8 @@ TEST(Check, InvalidRequestsAreRejectedAndRecorded) {
   auto log = parse_json(g.ctl({"log", "--verdict", "invalid", "--json"}));
   EXPECT_EQ(log["decisions"].size(), std::size(cases)) << "every rejection is in the audit log";
   EXPECT_EQ(log["decisions"][0]["operation"], "frobnicate");
-  EXPECT_NE(log["decisions"][0]["error"].get<std::string>().find("unknown operation"), std::string::npos);
+  EXPECT_NE(log["decisions"][0]["error"].get<std::string>().find("unknown operation"),
+            std::string::npos);
 }
 
 TEST(Check, UnavailableDaemonMeansExit3) {
@@ -205,7 +213,8 @@ TEST(Check, RunExecutesOnlyWhenAllowed) {
   Guardd g;
   ASSERT_TRUE(g.start()) << g.log();
   std::string marker = g.dir() / "ran";
-  auto ok = g.ctl({"run", "reboot", "--reason", "test", "--", "/bin/sh", "-c", "touch " + marker + "; exit 7"});
+  auto ok = g.ctl(
+      {"run", "reboot", "--reason", "test", "--", "/bin/sh", "-c", "touch " + marker + "; exit 7"});
   EXPECT_EQ(ok.exit_code, 7) << "COMMAND's own status" << ok.err;
   EXPECT_TRUE(std::filesystem::exists(marker));
   std::filesystem::remove(marker);

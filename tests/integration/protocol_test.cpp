@@ -28,12 +28,14 @@ TEST(Protocol, GetInfoAndInterfaceDescription) {
   EXPECT_EQ(info["parameters"]["interfaces"], json({"org.varlink.service", "io.guardd.Guard"}));
   auto desc = varlink_call(g.socket(), "org.varlink.service.GetInterfaceDescription",
                            {{"interface", "io.guardd.Guard"}});
-  EXPECT_EQ(desc["parameters"]["description"], read_file(source_dir() + "/src/io.guardd.Guard.varlink"))
+  EXPECT_EQ(desc["parameters"]["description"],
+            read_file(source_dir() + "/src/io.guardd.Guard.varlink"))
       << "served verbatim";
   auto svc = varlink_call(g.socket(), "org.varlink.service.GetInterfaceDescription",
                           {{"interface", "org.varlink.service"}});
-  EXPECT_NE(svc["parameters"]["description"].get<std::string>().find("interface org.varlink.service"),
-            std::string::npos);
+  EXPECT_NE(
+      svc["parameters"]["description"].get<std::string>().find("interface org.varlink.service"),
+      std::string::npos);
   auto missing = varlink_call(g.socket(), "org.varlink.service.GetInterfaceDescription",
                               {{"interface", "com.example.Nope"}});
   EXPECT_EQ(missing["error"], "org.varlink.service.InterfaceNotFound");
@@ -47,10 +49,12 @@ TEST(Protocol, UnknownMethodAndInterface) {
   EXPECT_EQ(m["parameters"]["method"], "io.guardd.Guard.Explode");
   auto i = varlink_call(g.socket(), "com.example.Thing.Do");
   EXPECT_EQ(i["error"], "org.varlink.service.InterfaceNotFound");
-  auto p = varlink_call(g.socket(), "io.guardd.Guard.Check", {{"operation", "reboot"}, {"force", "yes"}});
+  auto p = varlink_call(g.socket(), "io.guardd.Guard.Check",
+                        {{"operation", "reboot"}, {"force", "yes"}});
   EXPECT_EQ(p["error"], "org.varlink.service.InvalidParameter");
   EXPECT_NE(p["parameters"]["reason"].get<std::string>().find("force"), std::string::npos) << p;
-  auto u = varlink_call(g.socket(), "io.guardd.Guard.Check", {{"operation", "reboot"}, {"colour", 1}});
+  auto u =
+      varlink_call(g.socket(), "io.guardd.Guard.Check", {{"operation", "reboot"}, {"colour", 1}});
   EXPECT_EQ(u["error"], "org.varlink.service.InvalidParameter");
   auto none = varlink_call(g.socket(), "io.guardd.Guard.Check");
   EXPECT_EQ(none["error"], "org.varlink.service.InvalidParameter");
@@ -62,8 +66,8 @@ TEST(Protocol, MalformedJsonGetsAnErrorAndTheConnectionStaysUsable) {
   ASSERT_TRUE(g.start()) << g.log();
   RawClient c(g.socket());
   ASSERT_TRUE(c.connected());
-  for (std::string bad : {"{not json"s, "[]"s, "\"str\""s, "{\"method\": 7}"s, "{\"method\":\"a\xff\"}"s,
-                          std::string(500, '[')}) {
+  for (std::string bad : {"{not json"s, "[]"s, "\"str\""s, "{\"method\": 7}"s,
+                          "{\"method\":\"a\xff\"}"s, std::string(500, '[')}) {
     ASSERT_TRUE(c.send_raw(bad + '\0'));
     auto r = c.reply();
     ASSERT_TRUE(r) << "no answer to " << bad.substr(0, 40);
@@ -97,7 +101,9 @@ TEST(Protocol, OnewayGetsNoReplyButIsRecorded) {
   Guardd g;
   ASSERT_TRUE(g.start()) << g.log();
   RawClient c(g.socket());
-  json call = {{"method", "io.guardd.Guard.Check"}, {"parameters", {{"operation", "reboot"}}}, {"oneway", true}};
+  json call = {{"method", "io.guardd.Guard.Check"},
+               {"parameters", {{"operation", "reboot"}}},
+               {"oneway", true}};
   ASSERT_TRUE(c.send_raw(call.dump() + '\0'));
   ASSERT_TRUE(c.call("io.guardd.Guard.GetStatus"));
   auto r = c.reply();
@@ -116,7 +122,8 @@ TEST(Protocol, OversizeMessageIsRefusedAndClosed) {
   auto r = c.reply();
   ASSERT_TRUE(r);
   EXPECT_EQ((*r)["error"], "io.guardd.Guard.InvalidRequest");
-  EXPECT_NE((*r)["parameters"]["reason"].get<std::string>().find("exceeds 65536 bytes"), std::string::npos);
+  EXPECT_NE((*r)["parameters"]["reason"].get<std::string>().find("exceeds 65536 bytes"),
+            std::string::npos);
   EXPECT_TRUE(c.closed_by_peer());
   expect_alive(g);
 }

@@ -56,9 +56,7 @@ class NotifySocket {
 TEST(Systemd, SendsReadyStatusAndWatchdog) {
   Guardd g;
   NotifySocket notify(g.dir() / "notify.sock");
-  ASSERT_TRUE(g.start({{"NOTIFY_SOCKET", notify.path()},
-                       {"WATCHDOG_USEC", "200000"}}))
-      << g.log();
+  ASSERT_TRUE(g.start({{"NOTIFY_SOCKET", notify.path()}, {"WATCHDOG_USEC", "200000"}})) << g.log();
   EXPECT_TRUE(notify.wait_for("READY=1")) << notify.seen();
   EXPECT_NE(notify.seen().find("STATUS="), std::string::npos) << notify.seen();
   EXPECT_TRUE(notify.wait_for("WATCHDOG=1")) << notify.seen();
@@ -72,8 +70,8 @@ TEST(Systemd, SocketActivation) {
   TempDir dir;
   std::string socket = dir / "activated.sock";
   std::string config = dir / "guardd.conf";
-  write_file(config, "[guardd]\nsocket = " + (dir / "unused.sock") + "\ndatabase = " + (dir / "db") +
-                         "\n");
+  write_file(config,
+             "[guardd]\nsocket = " + (dir / "unused.sock") + "\ndatabase = " + (dir / "db") + "\n");
   pid_t pid = fork();
   if (pid == 0) {
     std::string log = dir / "log";
@@ -86,7 +84,8 @@ TEST(Systemd, SocketActivation) {
   // The first connection starts guardd (exec'd in place by systemd-socket-activate).
   auto r = run_process({guardctl_binary(), "--socket", socket, "check", "reboot"});
   EXPECT_EQ(r.exit_code, 0) << r.err << read_file(dir / "log");
-  EXPECT_NE(read_file(dir / "log").find("socket-activated"), std::string::npos) << read_file(dir / "log");
+  EXPECT_NE(read_file(dir / "log").find("socket-activated"), std::string::npos)
+      << read_file(dir / "log");
   EXPECT_FALSE(std::filesystem::exists(dir / "unused.sock")) << "did not bind its own socket";
   kill(pid, SIGTERM);
   int st = 0;
@@ -106,7 +105,8 @@ TEST(Systemd, ReloadAppliesAGoodConfigAndKeepsTheOldOnAnError) {
 
   write_file(g.config(), base + "extra_operations = reimage\nbogus_key = 1\n");
   g.signal(SIGHUP);
-  ASSERT_TRUE(wait_until([&] { return g.log().find("Reload failed") != std::string::npos; })) << g.log();
+  ASSERT_TRUE(wait_until([&] { return g.log().find("Reload failed") != std::string::npos; }))
+      << g.log();
   EXPECT_NE(g.log().find(g.config() + ":7: unknown key 'bogus_key'"), std::string::npos) << g.log();
   EXPECT_TRUE(g.running());
   EXPECT_EQ(g.ctl({"check", "reimage"}).exit_code, 0) << "the good config stays in force";
@@ -124,7 +124,8 @@ TEST(Systemd, RefusesToTakeOverALiveSocket) {
   Guardd first;
   ASSERT_TRUE(first.start()) << first.log();
   TempDir dir;
-  write_file(dir / "c.conf", "[guardd]\nsocket = " + first.socket() + "\ndatabase = " + (dir / "db") + "\n");
+  write_file(dir / "c.conf",
+             "[guardd]\nsocket = " + first.socket() + "\ndatabase = " + (dir / "db") + "\n");
   auto r = run_process({guardd_binary(), "--config", dir / "c.conf"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("is in use"), std::string::npos) << r.err;
@@ -132,7 +133,8 @@ TEST(Systemd, RefusesToTakeOverALiveSocket) {
 }
 
 TEST(Systemd, CheckConfigCommand) {
-  auto ok = run_process({guardd_binary(), "--check-config", "--config", source_dir() + "/etc/guardd.conf"});
+  auto ok = run_process(
+      {guardd_binary(), "--check-config", "--config", source_dir() + "/etc/guardd.conf"});
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_NE(ok.out.find("OK"), std::string::npos);
   TempDir dir;
@@ -157,7 +159,8 @@ TEST(RootSystemd, UnitFilesVerifyWithoutWarnings) {
   std::string script = "mount -t tmpfs none /usr/sbin && cp '" + guardd_binary() +
                        "' /usr/sbin/guardd && exec systemd-analyze verify --man=no '" + units +
                        "/guardd.service' '" + units + "/guardd.socket'";
-  auto r = run_process({"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script});
+  auto r = run_process(
+      {"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(r.out + r.err, "") << "any output from verify is a warning";
 }

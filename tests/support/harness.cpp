@@ -48,11 +48,19 @@ std::vector<std::string> child_env(const std::map<std::string, std::string>& env
 
 }  // namespace
 
-std::string guardd_binary() { return GUARDD_BINARY; }
-std::string guardctl_binary() { return GUARDCTL_BINARY; }
-std::string source_dir() { return GUARDD_SOURCE_DIR; }
+std::string guardd_binary() {
+  return GUARDD_BINARY;
+}
+std::string guardctl_binary() {
+  return GUARDCTL_BINARY;
+}
+std::string source_dir() {
+  return GUARDD_SOURCE_DIR;
+}
 
-bool is_root() { return geteuid() == 0; }
+bool is_root() {
+  return geteuid() == 0;
+}
 
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
@@ -160,7 +168,8 @@ Guardd::~Guardd() {
     if (code != 0) ADD_FAILURE() << "guardd did not stop cleanly (exit " << code << "):\n" << log();
   }
   std::string text = log();
-  if (text.find("Sanitizer") != std::string::npos || text.find("runtime error:") != std::string::npos)
+  if (text.find("Sanitizer") != std::string::npos ||
+      text.find("runtime error:") != std::string::npos)
     ADD_FAILURE() << "sanitizer report in guardd's log:\n" << text;
 }
 
@@ -175,10 +184,11 @@ bool Guardd::start(const std::map<std::string, std::string>& env) {
     exec_child({guardd_binary(), "--config", config_}, env, {});
   }
   return wait_until([&] {
-    if (!running()) return true;
-    RawClient c(socket_);
-    return c.connected();
-  }) && running();
+           if (!running()) return true;
+           RawClient c(socket_);
+           return c.connected();
+         }) &&
+         running();
 }
 
 bool Guardd::running() {
@@ -188,7 +198,9 @@ bool Guardd::running() {
   return pid_ > 0 && !status_;
 }
 
-void Guardd::signal(int sig) const { kill(pid_, sig); }
+void Guardd::signal(int sig) const {
+  kill(pid_, sig);
+}
 
 int Guardd::stop() {
   if (!running()) return status_ && WIFEXITED(*status_) ? WEXITSTATUS(*status_) : -1;

@@ -63,8 +63,8 @@ struct RunAs {
 
 /// Runs argv to completion (killing it after `timeout`), capturing stdout and stderr.
 ProcessResult run_process(const std::vector<std::string>& argv,
-                          const std::map<std::string, std::string>& env = {},
-                          RunAs as = {}, std::chrono::milliseconds timeout = 30000ms);
+                          const std::map<std::string, std::string>& env = {}, RunAs as = {},
+                          std::chrono::milliseconds timeout = 30000ms);
 
 /// A running guardd with its own socket, database and config in a temporary folder.
 class Guardd {

@@ -44,14 +44,10 @@ TEST(WipeTarget, RejectsOddTargets) {
     std::optional<std::string> target;
     std::string expect;
   } cases[] = {
-      {std::nullopt, "needs a target"},
-      {"", "needs a target"},
-      {"dev/sda", "not an absolute path"},
-      {"/dev/sd*", "wildcard"},
-      {"/dev/sd[a-z]", "wildcard"},
-      {"/dev/does-not-exist-guardd", "No such file"},
-      {"/dev/null", "not a block device"},
-      {"/etc/hostname", "not a block device"},
+      {std::nullopt, "needs a target"},    {"", "needs a target"},
+      {"dev/sda", "not an absolute path"}, {"/dev/sd*", "wildcard"},
+      {"/dev/sd[a-z]", "wildcard"},        {"/dev/does-not-exist-guardd", "No such file"},
+      {"/dev/null", "not a block device"}, {"/etc/hostname", "not a block device"},
       {"/", "not a block device"},
   };
   for (const auto& c : cases) {

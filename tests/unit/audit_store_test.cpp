@@ -17,8 +17,12 @@ Decision make_decision(const std::string& op, Verdict v, int64_t time_us) {
   d.caller.pid = 42;
   d.caller.exe = "/usr/bin/guardctl";
   d.caller.cmdline = "guardctl check " + op;
-  d.checks.push_back({"hold", v == Verdict::Allowed ? Outcome::Pass : Outcome::Veto, "why",
-                      {{"holds", 1}}, 12, OnError::Veto});
+  d.checks.push_back({"hold",
+                      v == Verdict::Allowed ? Outcome::Pass : Outcome::Veto,
+                      "why",
+                      {{"holds", 1}},
+                      12,
+                      OnError::Veto});
   d.duration_us = 99;
   d.hostname = "host";
   d.guardd_version = "test";

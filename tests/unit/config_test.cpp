@@ -81,12 +81,17 @@ log_level = debug
 }
 
 TEST_F(ConfigTest, ErrorsCarryFileAndLine) {
-  expect_error("[guardd]\nsocket = /s\nbogus = 1\n", {path() + ":3: unknown key 'bogus' in [guardd]"});
+  expect_error("[guardd]\nsocket = /s\nbogus = 1\n",
+               {path() + ":3: unknown key 'bogus' in [guardd]"});
   expect_error("[guardd]\n\n[nonsense]\nx = 1\n", {path() + ":3: unknown section [nonsense]"});
-  expect_error("[guardd]\ndecision_timeout = soon\n", {path() + ":2: decision_timeout:", "expected a number"});
-  expect_error("[guardd]\nallow_force = perhaps\n", {path() + ":2: allow_force: 'perhaps' is not a boolean"});
-  expect_error("[guardd]\nmax_connections = 0\n", {path() + ":2: max_connections: 0 is out of range"});
-  expect_error("[guardd]\nsocket = relative.sock\n", {path() + ":2: socket: 'relative.sock' is not an absolute path"});
+  expect_error("[guardd]\ndecision_timeout = soon\n",
+               {path() + ":2: decision_timeout:", "expected a number"});
+  expect_error("[guardd]\nallow_force = perhaps\n",
+               {path() + ":2: allow_force: 'perhaps' is not a boolean"});
+  expect_error("[guardd]\nmax_connections = 0\n",
+               {path() + ":2: max_connections: 0 is out of range"});
+  expect_error("[guardd]\nsocket = relative.sock\n",
+               {path() + ":2: socket: 'relative.sock' is not an absolute path"});
   expect_error("[guardd]\nlog_level = chatty\n", {path() + ":2: log_level"});
   expect_error("[guardd]\nextra_operations = Bad!Name\n", {path() + ":2: extra_operations"});
   expect_error("[guardd]\ndecision_timeout = 10min\n", {path() + ":2:", "out of range"});

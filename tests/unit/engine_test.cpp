@@ -37,8 +37,8 @@ class ThrowingCheck : public Check {
 CheckInstance instance(std::string name, std::shared_ptr<const Check> check,
                        std::chrono::milliseconds timeout = 1000ms, OnError on_error = OnError::Veto,
                        std::vector<std::string> ops = {"reboot"}) {
-  return CheckInstance{std::move(name), "scripted", std::move(ops), timeout, on_error, true,
-                       std::move(check)};
+  return CheckInstance{std::move(name), "scripted", std::move(ops),  timeout,
+                       on_error,        true,       std::move(check)};
 }
 
 std::vector<CheckResult> run(const std::vector<CheckInstance>& checks,
@@ -77,8 +77,8 @@ TEST(Engine, DisabledChecksDoNotRun) {
 TEST(Engine, ErrorRefusesUnlessOnErrorPass) {
   auto r1 = run({instance("e", std::make_shared<ScriptedCheck>(Outcome::Error, "no access"))});
   EXPECT_EQ(decide(r1, ForceMode::No), Verdict::Refused);
-  auto r2 = run({instance("e", std::make_shared<ScriptedCheck>(Outcome::Error, "no access"),
-                          1000ms, OnError::Pass)});
+  auto r2 = run({instance("e", std::make_shared<ScriptedCheck>(Outcome::Error, "no access"), 1000ms,
+                          OnError::Pass)});
   EXPECT_EQ(r2[0].outcome, Outcome::Error) << "the error is still recorded";
   EXPECT_EQ(decide(r2, ForceMode::No), Verdict::Allowed);
   auto r3 = run({instance("v", std::make_shared<ScriptedCheck>(Outcome::Veto, "busy"), 1000ms,
@@ -95,9 +95,9 @@ TEST(Engine, ExceptionBecomesError) {
 
 TEST(Engine, CheckTimeoutIsAnErrorWithinItsTimeout) {
   auto start = Clock::now();
-  auto r = run({instance("slow", std::make_shared<ScriptedCheck>(Outcome::Pass, "late", 3000ms),
-                         100ms),
-                instance("fast", std::make_shared<ScriptedCheck>(Outcome::Pass, "ok"))});
+  auto r =
+      run({instance("slow", std::make_shared<ScriptedCheck>(Outcome::Pass, "late", 3000ms), 100ms),
+           instance("fast", std::make_shared<ScriptedCheck>(Outcome::Pass, "ok"))});
   auto took = Clock::now() - start;
   ASSERT_EQ(r.size(), 2u);
   EXPECT_EQ(r[0].outcome, Outcome::Error);
@@ -109,9 +109,9 @@ TEST(Engine, CheckTimeoutIsAnErrorWithinItsTimeout) {
 
 TEST(Engine, DecisionDeadlineCapsEveryCheck) {
   auto start = Clock::now();
-  auto r = run({instance("slow", std::make_shared<ScriptedCheck>(Outcome::Pass, "late", 3000ms),
-                         2000ms)},
-               150ms);
+  auto r = run(
+      {instance("slow", std::make_shared<ScriptedCheck>(Outcome::Pass, "late", 3000ms), 2000ms)},
+      150ms);
   EXPECT_LT(Clock::now() - start, 1000ms);
   EXPECT_EQ(r[0].outcome, Outcome::Error);
   EXPECT_EQ(r[0].reason, "timed out after 150ms");

@@ -72,7 +72,8 @@ TEST(FrameReader, MissingNulLeavesPartial) {
 }
 
 TEST(VarlinkMessage, DecodesCall) {
-  auto c = decode_call(R"({"method":"io.guardd.Guard.Check","parameters":{"operation":"reboot"},"oneway":true})");
+  auto c = decode_call(
+      R"({"method":"io.guardd.Guard.Check","parameters":{"operation":"reboot"},"oneway":true})");
   ASSERT_TRUE(c.ok()) << c.error();
   EXPECT_EQ(c->method, "io.guardd.Guard.Check");
   EXPECT_EQ(c->parameters["operation"], "reboot");
@@ -110,7 +111,8 @@ TEST(VarlinkMessage, RejectsMalformed) {
 
 TEST(VarlinkMessage, EncodesRepliesAndSplitsMethods) {
   EXPECT_EQ(encode_reply({{"a", 1}}), R"({"parameters":{"a":1}})");
-  EXPECT_EQ(encode_error("x.Y", {{"reason", "r"}}), R"({"error":"x.Y","parameters":{"reason":"r"}})");
+  EXPECT_EQ(encode_error("x.Y", {{"reason", "r"}}),
+            R"({"error":"x.Y","parameters":{"reason":"r"}})");
   std::string iface, member;
   EXPECT_TRUE(split_method("io.guardd.Guard.Check", iface, member));
   EXPECT_EQ(iface, "io.guardd.Guard");

@@ -35,7 +35,8 @@ TEST(When, IsoLocalTime) {
 }
 
 TEST(When, RejectsGarbage) {
-  for (const char* bad : {"", "soon", "2026-13-45", "2026-11-26T10:00:00+25:00", "@x", "5 parsecs"}) {
+  for (const char* bad :
+       {"", "soon", "2026-13-45", "2026-11-26T10:00:00+25:00", "@x", "5 parsecs"}) {
     auto r = parse_when(bad, kNow);
     EXPECT_FALSE(r.ok()) << bad;
   }
