@@ -2,6 +2,12 @@
 #pragma once
 
 #include <chrono>
+#include <exception>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -11,11 +17,48 @@
 
 namespace guardd {
 
+/// Work shared by the checks of one decision (e.g. one MySQL probe for three checks).
+class DecisionScope {
+ public:
+  /// The value shared under `key` for this decision: the first caller computes it, later
+  /// callers wait for it. An exception from `compute` reaches every caller.
+  template <typename T>
+  std::shared_ptr<const T> shared(const std::string& key, const std::function<T()>& compute) {
+    std::promise<std::shared_ptr<const void>> promise;
+    std::shared_future<std::shared_ptr<const void>> future;
+    bool mine = false;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = entries_.find(key);
+      if (it == entries_.end()) {
+        future = promise.get_future().share();
+        entries_.emplace(key, future);
+        mine = true;
+      } else {
+        future = it->second;
+      }
+    }
+    if (mine) {
+      try {
+        promise.set_value(std::make_shared<const T>(compute()));
+      } catch (...) {
+        promise.set_exception(std::current_exception());
+      }
+    }
+    return std::static_pointer_cast<const T>(future.get());
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::shared_future<std::shared_ptr<const void>>> entries_;
+};
+
 /// Everything a check may look at while deciding one request.
 struct CheckContext {
   const CheckRequest& request;
   const Caller& caller;
   std::chrono::steady_clock::time_point deadline;  // answer before this
+  DecisionScope& scope;                            // shared with the decision's other checks
 };
 
 /// What a check returns: its outcome, a one-line reason and the facts behind it.

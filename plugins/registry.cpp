@@ -1,6 +1,7 @@
 #include "plugins/registry.h"
 
 #include "plugins/hold/hold_check.h"
+#include "plugins/mysql/mysql_checks.h"
 #include "plugins/process/process_check.h"
 
 namespace guardd {
@@ -22,6 +23,26 @@ std::span<const CheckType> check_types() {
        false,
        kProcessKeys,
        create_process_check},
+      {"mysqld-running",
+       "Vetoes while a mysqld or mariadbd process runs (found in /proc).",
+       {"reinstall", "wipe", "decommission"},
+       false,
+       mysqld_running_keys(),
+       create_mysqld_running_check},
+      {"mysql-replication",
+       "Vetoes when the instance is a primary with replicas, an intermediate primary, the last "
+       "healthy replica of its source, a Galera node the cluster needs, a Group Replication "
+       "member without fault tolerance, or of undeterminable role.",
+       {},
+       false,
+       mysql_replication_keys(),
+       create_mysql_replication_check},
+      {"mysql-connections",
+       "Vetoes while client sessions exceed max_clients.",
+       {},
+       false,
+       mysql_connections_keys(),
+       create_mysql_connections_check},
   };
   return kTypes;
 }

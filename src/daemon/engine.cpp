@@ -21,6 +21,7 @@ using Clock = std::chrono::steady_clock;
 struct Run {
   CheckRequest request;
   Caller caller;
+  DecisionScope scope;
   std::mutex mutex;
   std::condition_variable done;
   std::vector<std::optional<CheckResult>> results;
@@ -64,7 +65,7 @@ std::vector<CheckResult> run_checks(const std::vector<CheckInstance>& checks,
     CheckResult blank{inst.name, Outcome::Error, "", nullptr, 0, inst.on_error};
     try {
       std::thread([run, i, blank, check = inst.check, check_deadline = deadlines[i], start] {
-        CheckContext ctx{run->request, run->caller, check_deadline};
+        CheckContext ctx{run->request, run->caller, check_deadline, run->scope};
         CheckAnswer answer = evaluate_guarded(*check, ctx);
         std::lock_guard lock(run->mutex);
         if (run->results[i]) return;  // already timed out: the late answer is ignored

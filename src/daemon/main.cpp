@@ -108,7 +108,7 @@ int check_config(const std::string& path) {
   for (const auto& w : (*policy)->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   std::printf("%s: OK (%zu files)\n", path.c_str(), config->files.size());
   for (const auto& c : (*policy)->checks)
-    std::printf("  check %-24s type %-10s %s  %s\n", c.name.c_str(), c.type.c_str(),
+    std::printf("  check %-22s type %-18s %s  %s\n", c.name.c_str(), c.type.c_str(),
                 c.enabled ? "enabled " : "disabled",
                 fmt::format("{}", fmt::join(c.operations, ",")).c_str());
   return 0;

@@ -1,0 +1,242 @@
+#include "plugins/mysql/assess.h"
+
+#include <map>
+
+#include <fmt/format.h>
+
+namespace guardd::mysql {
+namespace {
+
+using nlohmann::json;
+
+std::string value(const Row& row, std::initializer_list<const char*> names) {
+  return column(row, names).value_or("");
+}
+
+std::string label(const InstanceProbe& p) {
+  return fmt::format("{} (pid {}, {})", p.instance.name, p.instance.pid, p.instance.socket);
+}
+
+Assessment probe_error(const InstanceProbe& p) {
+  return {Outcome::Error, fmt::format("{}: {}", label(p), p.error), p.instance.facts()};
+}
+
+// "PROCESS" is what makes the processlist show other sessions: without it a count is wrong,
+// not zero, so it cannot be trusted either way.
+std::optional<Assessment> missing_process_grant(const InstanceProbe& p) {
+  if (p.data->has_process_privilege) return std::nullopt;
+  return Assessment{Outcome::Error,
+                    fmt::format("{}: the account lacks the PROCESS privilege, so the processlist "
+                                "shows only its own session; grant PROCESS (see README)",
+                                label(p)),
+                    p.instance.facts()};
+}
+
+std::string host_only(const std::string& host_port) {
+  // Processlist HOST is "host:port" for TCP clients; keep the host.
+  auto colon = host_port.rfind(':');
+  return colon == std::string::npos ? host_port : host_port.substr(0, colon);
+}
+
+std::map<std::string, std::string> wsrep_map(const ProbeData& d) {
+  std::map<std::string, std::string> m;
+  for (const auto& r : d.wsrep_status) m[value(r, {"Variable_name"})] = value(r, {"Value"});
+  return m;
+}
+
+Assessment assess_galera(const InstanceProbe& p, const ReplicationPolicy& policy, json facts) {
+  auto ws = wsrep_map(*p.data);
+  std::string status = ws["wsrep_cluster_status"];
+  std::string state = ws["wsrep_local_state_comment"];
+  int size = 0;
+  try {
+    size = std::stoi(ws["wsrep_cluster_size"]);
+  } catch (...) {
+  }
+  facts["role"] = "galera-node";
+  facts["galera"] = {{"cluster_size", size},
+                     {"cluster_status", status},
+                     {"local_state", state},
+                     {"ready", ws["wsrep_ready"]}};
+  if (status != "Primary")
+    return {Outcome::Veto,
+            fmt::format("{}: Galera node in a non-Primary component (status {})", label(p),
+                        status.empty() ? "unknown" : status),
+            facts};
+  if (state != "Synced")
+    return {Outcome::Veto,
+            fmt::format("{}: Galera node is {} (a donor or desynced node is serving the cluster)",
+                        label(p), state.empty() ? "in an unknown state" : state),
+            facts};
+  int remaining = size - 1;
+  if (remaining < policy.min_remaining_nodes)
+    return {Outcome::Veto,
+            fmt::format("{}: Galera cluster of {} nodes would keep {} (min_remaining_nodes = {})",
+                        label(p), size, remaining, policy.min_remaining_nodes),
+            facts};
+  return {Outcome::Pass,
+          fmt::format("{}: synced Galera node; {} of {} nodes remain", label(p), remaining, size),
+          facts};
+}
+
+Assessment assess_group(const InstanceProbe& p, json facts) {
+  const auto& members = p.data->group_members;
+  int online = 0;
+  std::string my_state, my_role;
+  json list = json::array();
+  for (const auto& m : members) {
+    std::string state = value(m, {"MEMBER_STATE"});
+    if (state == "ONLINE") ++online;
+    if (value(m, {"MEMBER_ID"}) == p.data->server_uuid) {
+      my_state = state;
+      my_role = value(m, {"MEMBER_ROLE"});
+    }
+    list.push_back({{"host", value(m, {"MEMBER_HOST"})},
+                    {"port", value(m, {"MEMBER_PORT"})},
+                    {"state", state},
+                    {"role", value(m, {"MEMBER_ROLE"})}});
+  }
+  facts["role"] = "group-member";
+  facts["group"] = {
+      {"members", list}, {"online", online}, {"member_state", my_state}, {"member_role", my_role}};
+  if (my_state != "ONLINE")
+    return {Outcome::Pass,
+            fmt::format("{}: Group Replication member not ONLINE ({}); the group does not count on "
+                        "it",
+                        label(p), my_state.empty() ? "unknown" : my_state),
+            facts};
+  int tolerance = (online - 1) / 2;  // failures a group of `online` members survives
+  facts["group"]["fault_tolerance"] = tolerance;
+  if (tolerance == 0)
+    return {Outcome::Veto,
+            fmt::format("{}: Group Replication {} in a group of {} ONLINE members with no fault "
+                        "tolerance left",
+                        label(p), my_role.empty() ? "member" : my_role, online),
+            facts};
+  return {Outcome::Pass,
+          fmt::format("{}: Group Replication member; the group of {} tolerates {} failures",
+                      label(p), online, tolerance),
+          facts};
+}
+
+}  // namespace
+
+Assessment assess_replication(const InstanceProbe& p, const ReplicationPolicy& policy) {
+  if (!p.data) return probe_error(p);
+  if (auto e = missing_process_grant(p)) return *e;
+  const ProbeData& d = *p.data;
+  json facts = p.instance.facts();
+  facts["version"] = d.version;
+
+  if (d.wsrep_on) return assess_galera(p, policy, facts);
+  if (!d.group_members.empty()) return assess_group(p, facts);
+
+  json replicas = json::array();
+  for (const auto& row : d.processlist)
+    if (is_binlog_dump(row)) replicas.push_back(host_only(value(row, {"HOST"})));
+  facts["replicas"] = replicas;
+
+  json channels = json::array();
+  bool healthy_replica = false;
+  for (const auto& ch : d.replica_status) {
+    std::string io = value(ch, {"Replica_IO_Running", "Slave_IO_Running"});
+    std::string sql = value(ch, {"Replica_SQL_Running", "Slave_SQL_Running"});
+    json c = {{"name", value(ch, {"Connection_name", "Channel_Name", "Channel_name"})},
+              {"source", fmt::format("{}:{}", value(ch, {"Source_Host", "Master_Host"}),
+                                     value(ch, {"Source_Port", "Master_Port"}))},
+              {"io_running", io},
+              {"sql_running", sql},
+              {"lag_seconds", value(ch, {"Seconds_Behind_Source", "Seconds_Behind_Master"})},
+              {"last_io_error", value(ch, {"Last_IO_Error"})},
+              {"last_sql_error", value(ch, {"Last_SQL_Error"})}};
+    channels.push_back(c);
+    if (io == "Yes" && sql == "Yes") healthy_replica = true;
+  }
+  if (!channels.empty()) facts["replication"] = channels;
+
+  if (!replicas.empty() && !channels.empty()) {
+    facts["role"] = "intermediate-primary";
+    return {Outcome::Veto,
+            fmt::format("{}: intermediate primary: replicates from {} and feeds {} replica(s) ({})",
+                        label(p), channels[0]["source"].get<std::string>(), replicas.size(),
+                        fmt::join(replicas, ", ")),
+            facts};
+  }
+  if (!replicas.empty()) {
+    facts["role"] = "primary";
+    return {Outcome::Veto,
+            fmt::format("{}: primary with {} connected replica(s): {}", label(p), replicas.size(),
+                        fmt::join(replicas, ", ")),
+            facts};
+  }
+  if (!channels.empty()) {
+    facts["role"] = "replica";
+    if (!healthy_replica)
+      return {Outcome::Pass,
+              fmt::format("{}: replica with replication stopped or broken; the source does not "
+                          "count on it",
+                          label(p)),
+              facts};
+    json sources = json::array();
+    for (const auto& s : p.sources) {
+      sources.push_back({{"source", s.source},
+                         {"replicas", s.replicas ? json(*s.replicas) : json(nullptr)},
+                         {"error", s.error}});
+      if (!s.replicas) return {Outcome::Error, fmt::format("{}: {}", label(p), s.error), facts};
+      if (*s.replicas <= 1) {
+        facts["sources"] = sources;
+        return {Outcome::Veto,
+                fmt::format("{}: the last healthy replica of {} (the source has {} replica "
+                            "connected)",
+                            label(p), s.source, *s.replicas),
+                facts};
+      }
+    }
+    facts["sources"] = sources;
+    return {Outcome::Pass, fmt::format("{}: replica; its source has other replicas", label(p)),
+            facts};
+  }
+  facts["role"] = "standalone";
+  return {Outcome::Pass, fmt::format("{}: standalone (no replicas, no source)", label(p)), facts};
+}
+
+Assessment assess_connections(const InstanceProbe& p, const ConnectionsPolicy& policy) {
+  if (!p.data) return probe_error(p);
+  if (auto e = missing_process_grant(p)) return *e;
+  const ProbeData& d = *p.data;
+  std::map<std::string, int> by_user, by_host;
+  int active = 0, sleeping = 0, total = 0;
+  for (const auto& row : d.processlist) {
+    std::string user = value(row, {"USER"});
+    std::string command = value(row, {"COMMAND"});
+    std::string id = value(row, {"ID"});
+    if (id == std::to_string(d.connection_id)) continue;  // guardd's own session
+    if (user == "system user" || user == "event_scheduler" || command == "Daemon" ||
+        is_binlog_dump(row) || command == "Killed")
+      continue;
+    if (policy.ignore_users.count(user)) continue;
+    ++total;
+    ++by_user[user];
+    ++by_host[host_only(value(row, {"HOST"}))];
+    (command == "Sleep" ? sleeping : active)++;
+  }
+  json facts = p.instance.facts();
+  facts["clients"] = {{"total", total},
+                      {"active", active},
+                      {"sleeping", sleeping},
+                      {"by_user", by_user},
+                      {"by_host", by_host}};
+  if (total <= policy.max_clients)
+    return {Outcome::Pass,
+            fmt::format("{}: {} client session(s) (max_clients = {})", label(p), total,
+                        policy.max_clients),
+            facts};
+  std::vector<std::string> users;
+  for (const auto& [u, n] : by_user) users.push_back(fmt::format("{} ({})", u, n));
+  return {Outcome::Veto,
+          fmt::format("{}: {} client session(s) open, {} active (max_clients = {}): {}", label(p),
+                      total, active, policy.max_clients, fmt::join(users, ", ")),
+          facts};
+}
+
+}  // namespace guardd::mysql

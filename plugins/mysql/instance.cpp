@@ -1,0 +1,157 @@
+#include "plugins/mysql/instance.h"
+
+#include <algorithm>
+#include <fstream>
+
+#include "common/procfs.h"
+
+namespace guardd::mysql {
+namespace {
+
+constexpr const char* kServerNames[] = {"mysqld", "mariadbd"};
+constexpr const char* kDefaultSocket = "/run/mysqld/mysqld.sock";
+constexpr const char* kDefaultDatadir = "/var/lib/mysql";
+
+std::string basename_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::optional<std::string> server_name(const std::string& comm,
+                                       const std::optional<std::string>& exe) {
+  for (const char* n : kServerNames) {
+    if (comm == n) return std::string(n);
+    if (exe && basename_of(*exe) == n) return std::string(n);
+  }
+  return std::nullopt;
+}
+
+// Reads `key` from the [mysqld]/[server]/[mariadb] groups of a my.cnf-style file.
+std::optional<std::string> option_from_file(const std::string& path, const std::string& key) {
+  std::ifstream in(path);
+  std::string line;
+  bool in_server_group = false;
+  std::optional<std::string> found;
+  while (std::getline(in, line)) {
+    auto b = line.find_first_not_of(" \t");
+    if (b == std::string::npos || line[b] == '#' || line[b] == ';') continue;
+    line = line.substr(b);
+    if (line[0] == '[') {
+      std::string group = line.substr(1, line.find(']') - 1);
+      in_server_group =
+          group == "mysqld" || group == "server" || group == "mariadb" || group == "mariadbd";
+      continue;
+    }
+    if (!in_server_group) continue;
+    auto eq = line.find('=');
+    std::string k = line.substr(0, eq);
+    k.erase(k.find_last_not_of(" \t") + 1);
+    std::replace(k.begin(), k.end(), '_', '-');
+    if (k != key || eq == std::string::npos) continue;
+    std::string v = line.substr(eq + 1);
+    v.erase(0, v.find_first_not_of(" \t"));
+    v.erase(v.find_last_not_of(" \t\r") + 1);
+    if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front())
+      v = v.substr(1, v.size() - 2);
+    found = v;
+  }
+  return found;
+}
+
+std::optional<pid_t> read_pid_file(const std::string& path) {
+  std::ifstream in(path);
+  long pid = 0;
+  if (!(in >> pid) || pid <= 0) return std::nullopt;
+  return static_cast<pid_t>(pid);
+}
+
+}  // namespace
+
+nlohmann::json Instance::facts() const {
+  return {{"pid", pid},           {"name", name},
+          {"exe", exe},           {"socket", socket},
+          {"port", port},         {"datadir", datadir},
+          {"pid_file", pid_file}, {"pid_file_confirmed", pid_file_confirmed}};
+}
+
+ServerArgs parse_server_args(const std::vector<std::string>& argv) {
+  ServerArgs args;
+  for (size_t i = 1; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a.rfind("--", 0) != 0) continue;
+    std::string name = a.substr(2), value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    std::replace(name.begin(), name.end(), '_', '-');
+    auto take = [&]() -> std::optional<std::string> {
+      if (has_value) return value;
+      if (i + 1 < argv.size() && argv[i + 1].rfind("--", 0) != 0) return argv[++i];
+      return std::nullopt;
+    };
+    if (name == "socket")
+      args.socket = take();
+    else if (name == "datadir")
+      args.datadir = take();
+    else if (name == "pid-file")
+      args.pid_file = take();
+    else if (name == "defaults-file")
+      args.defaults_file = take();
+    else if (name == "defaults-group-suffix")
+      args.group_suffix = take();
+    else if (name == "port") {
+      if (auto v = take()) {
+        try {
+          args.port = std::stoi(*v);
+        } catch (...) {
+        }
+      }
+    }
+  }
+  return args;
+}
+
+std::vector<Instance> discover_instances(const std::string& proc_root) {
+  std::vector<Instance> found;
+  for (pid_t pid : procfs::list_pids(proc_root)) {
+    auto st = procfs::read_stat(pid, proc_root);
+    if (!st || st->state == 'Z' || st->state == 'X') continue;  // gone, or a zombie
+    auto exe = procfs::read_exe(pid, proc_root);
+    auto name = server_name(st->comm, exe);
+    if (!name) continue;
+    auto argv = procfs::read_argv(pid, proc_root);
+    if (!argv) continue;
+    ServerArgs args = parse_server_args(*argv);
+    Instance inst;
+    inst.pid = pid;
+    inst.name = *name;
+    inst.exe = exe.value_or("");
+    inst.defaults_file = args.defaults_file.value_or("");
+    inst.defaults_group_suffix = args.group_suffix.value_or("");
+    auto from_file = [&](const char* key) -> std::optional<std::string> {
+      if (inst.defaults_file.empty()) return std::nullopt;
+      return option_from_file(inst.defaults_file, key);
+    };
+    inst.socket = args.socket ? *args.socket : from_file("socket").value_or(kDefaultSocket);
+    inst.datadir = args.datadir ? *args.datadir : from_file("datadir").value_or(kDefaultDatadir);
+    if (args.port)
+      inst.port = *args.port;
+    else if (auto p = from_file("port")) {
+      try {
+        inst.port = std::stoi(*p);
+      } catch (...) {
+      }
+    }
+    inst.pid_file = args.pid_file ? *args.pid_file : from_file("pid-file").value_or("");
+    if (!inst.pid_file.empty() && inst.pid_file[0] != '/')
+      inst.pid_file = inst.datadir + "/" + inst.pid_file;
+    if (!inst.pid_file.empty()) inst.pid_file_confirmed = read_pid_file(inst.pid_file) == pid;
+    found.push_back(std::move(inst));
+  }
+  return found;
+}
+
+}  // namespace guardd::mysql

@@ -1,0 +1,44 @@
+// Finding running mysqld/mariadbd instances from /proc, not from config.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace guardd::mysql {
+
+/// A running server as seen in the process table.
+struct Instance {
+  pid_t pid = 0;
+  std::string name;  // mysqld or mariadbd
+  std::string exe;
+  std::string socket;
+  int port = 3306;
+  std::string datadir;
+  std::string pid_file;
+  std::string defaults_file;
+  std::string defaults_group_suffix;
+  bool pid_file_confirmed = false;  // the pid file names this process
+
+  /// pid, exe, datadir, socket, port, pid file as facts.
+  nlohmann::json facts() const;
+};
+
+/// Server options guardd reads from a command line, with the server's defaults applied.
+struct ServerArgs {
+  std::optional<std::string> socket, datadir, pid_file, defaults_file, group_suffix;
+  std::optional<int> port;
+};
+
+/// Parses --socket, --port, --datadir, --pid-file, --defaults-file and
+/// --defaults-group-suffix ("--opt=value" or "--opt value"; '_' and '-' alike).
+ServerArgs parse_server_args(const std::vector<std::string>& argv);
+
+/// Every running mysqld/mariadbd (zombies and *_safe wrappers skipped), in pid order.
+std::vector<Instance> discover_instances(const std::string& proc_root = "/proc");
+
+}  // namespace guardd::mysql

@@ -1,0 +1,141 @@
+#include "plugins/mysql/probe.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace guardd::mysql {
+namespace {
+
+bool mentions_process_grant(const std::string& grant) {
+  // Global grants only: "GRANT ... ON *.* TO ...".
+  if (grant.find(" ON *.* ") == std::string::npos) return false;
+  return grant.find("ALL PRIVILEGES") != std::string::npos ||
+         grant.find("PROCESS") != std::string::npos;
+}
+
+std::string os_user() {
+  struct passwd* pw = getpwuid(geteuid());
+  return pw ? pw->pw_name : "root";
+}
+
+// MariaDB 10.x/11.x, MySQL 5.7 and MySQL 8.0.22+ spell "show me my sources" differently.
+std::string replica_status_sql(const ProbeData& d) {
+  if (d.mariadb) return "SHOW ALL SLAVES STATUS";
+  int major = 0, minor = 0, patch = 0;
+  std::sscanf(d.version.c_str(), "%d.%d.%d", &major, &minor, &patch);
+  if (major > 8 || (major == 8 && (minor > 0 || patch >= 22))) return "SHOW REPLICA STATUS";
+  return "SHOW SLAVE STATUS";
+}
+
+SourceReplicas ask_source(const Row& channel, const ProbeSettings& settings,
+                          std::chrono::steady_clock::time_point deadline) {
+  SourceReplicas s;
+  std::string host = column(channel, {"Source_Host", "Master_Host"}).value_or("");
+  std::string port_text = column(channel, {"Source_Port", "Master_Port"}).value_or("3306");
+  int port = 3306;
+  try {
+    port = std::stoi(port_text);
+  } catch (...) {
+  }
+  s.source = fmt::format("{}:{}", host, port);
+  if (host.empty()) {
+    s.error = "replica status names no source host";
+    return s;
+  }
+  auto conn = Connection::open(Endpoint{"", host, port, settings.defaults_file}, deadline,
+                               settings.defaults_file.empty() ? os_user() : "");
+  if (!conn) {
+    s.error = "cannot ask the source how many replicas it has: " + conn.error();
+    return s;
+  }
+  auto rows = (*conn)->query("SELECT COMMAND FROM information_schema.PROCESSLIST");
+  if (!rows) {
+    s.error = rows.error();
+    return s;
+  }
+  int n = 0;
+  for (const auto& r : *rows) n += is_binlog_dump(r) ? 1 : 0;
+  s.replicas = n;
+  return s;
+}
+
+}  // namespace
+
+bool is_binlog_dump(const Row& row) {
+  auto cmd = column(row, {"COMMAND", "Command"}).value_or("");
+  return cmd.rfind("Binlog Dump", 0) == 0;
+}
+
+Result<ProbeData> collect(Connection& conn) {
+  ProbeData d;
+  d.version = conn.server_version();
+  d.mariadb = d.version.find("MariaDB") != std::string::npos;
+  auto id = conn.query("SELECT CONNECTION_ID() AS id, @@server_uuid AS uuid");
+  if (!id) {
+    // MariaDB has no @@server_uuid.
+    id = conn.query("SELECT CONNECTION_ID() AS id");
+    if (!id) return Error{"cannot read the connection id: " + id.error()};
+  }
+  if (!id->empty()) {
+    d.connection_id = std::stoll((*id)[0]["id"].value_or("0"));
+    d.server_uuid = (*id)[0].count("uuid") ? (*id)[0]["uuid"].value_or("") : "";
+  }
+  auto grants = conn.query("SHOW GRANTS");
+  if (!grants) return Error{"cannot read the account's grants: " + grants.error()};
+  for (const auto& row : *grants)
+    for (const auto& [col, value] : row)
+      if (value && mentions_process_grant(*value)) d.has_process_privilege = true;
+
+  auto pl = conn.query(
+      "SELECT ID, USER, HOST, DB, COMMAND, TIME, STATE FROM information_schema.PROCESSLIST");
+  if (!pl) return Error{"cannot read the processlist: " + pl.error()};
+  d.processlist = std::move(*pl);
+
+  auto rs = conn.query(replica_status_sql(d));
+  if (!rs) return Error{"cannot read replica status: " + rs.error()};
+  d.replica_status = std::move(*rs);
+
+  if (d.mariadb) {
+    auto on = conn.query("SELECT @@wsrep_on AS wsrep_on");
+    d.wsrep_on = on && !on->empty() && (*on)[0]["wsrep_on"].value_or("0") == "1";
+    if (d.wsrep_on) {
+      auto ws = conn.query("SHOW GLOBAL STATUS LIKE 'wsrep%'");
+      if (!ws) return Error{"cannot read Galera status: " + ws.error()};
+      d.wsrep_status = std::move(*ws);
+    }
+  } else {
+    // Group Replication exists only on MySQL; a server without the plugin has an empty table.
+    auto gr = conn.query(
+        "SELECT MEMBER_ID, MEMBER_HOST, MEMBER_PORT, MEMBER_STATE, MEMBER_ROLE FROM "
+        "performance_schema.replication_group_members");
+    if (gr) d.group_members = std::move(*gr);
+  }
+  return d;
+}
+
+InstanceProbe probe_instance(const Instance& instance, const ProbeSettings& settings,
+                             std::chrono::steady_clock::time_point deadline) {
+  InstanceProbe p;
+  p.instance = instance;
+  Endpoint ep{instance.socket, "", instance.port, settings.defaults_file};
+  auto conn = Connection::open(ep, deadline, settings.defaults_file.empty() ? os_user() : "");
+  if (!conn) {
+    p.error = conn.error();
+    return p;
+  }
+  auto data = collect(**conn);
+  if (!data) {
+    p.error = data.error();
+    return p;
+  }
+  for (const auto& channel : data->replica_status) {
+    auto io = column(channel, {"Replica_IO_Running", "Slave_IO_Running"}).value_or("");
+    if (io == "Yes") p.sources.push_back(ask_source(channel, settings, deadline));
+  }
+  p.data = std::move(*data);
+  return p;
+}
+
+}  // namespace guardd::mysql

@@ -1,0 +1,322 @@
+// The MySQL checks against real MariaDB servers the tests start (Debian's mariadb-server),
+// through the real guardd and guardctl. These tests run one at a time (ctest RESOURCE_LOCK
+// "mariadb"), so `instances = auto` sees only the servers of the test that is running.
+#include <gtest/gtest.h>
+#include <mysql.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <set>
+
+#include "support/harness.h"
+#include "support/mariadb.h"
+
+namespace guardd::test {
+namespace {
+
+using nlohmann::json;
+
+std::string mysql_sections(const std::string& instances, const std::string& defaults_file,
+                           const std::string& extra_connections = "",
+                           const std::string& timeout = "3s") {
+  std::string common = "instances = " + instances + "\ntimeout = " + timeout + "\n";
+  std::string creds = defaults_file.empty() ? "" : "defaults_file = " + defaults_file + "\n";
+  return "[check.mysqld-running]\n" + common + "\n[check.mysql-replication]\n" + common + creds +
+         "\n[check.mysql-connections]\n" + common + creds + extra_connections + "\n";
+}
+
+// Runs `guardctl check OP --json` and returns the reply (with exit code and wall time).
+struct Checked {
+  int exit_code;
+  json reply;
+  std::chrono::milliseconds took;
+  json check(const std::string& name) const {
+    for (const auto& c : reply["decision"]["checks"])
+      if (c["name"] == name) return c;
+    return nullptr;
+  }
+  std::string dump() const { return reply.dump(2); }
+};
+
+Checked ask(Guardd& g, const std::string& op) {
+  auto start = Clock::now();
+  auto r = g.ctl({"check", op, "--json"});
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  return {r.exit_code, json::parse(r.out, nullptr, false), took};
+}
+
+// A client session held open on a server.
+class Session {
+ public:
+  Session(const std::string& socket, const std::string& user = "root") {
+    db_ = mysql_init(nullptr);
+    if (!mysql_real_connect(db_, "localhost", user.c_str(), "", nullptr, 0, socket.c_str(), 0)) {
+      mysql_close(db_);
+      db_ = nullptr;
+    }
+  }
+  ~Session() {
+    if (db_) mysql_close(db_);
+  }
+  bool ok() const { return db_ != nullptr; }
+
+ private:
+  MYSQL* db_;
+};
+
+// True when a mysqld/mariadbd that no test started runs on this machine (a system server).
+bool foreign_server_running() {
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::string comm = read_file(e.path().string() + "/comm");
+    if (comm == "mysqld\n" || comm == "mariadbd\n") return true;
+  }
+  return false;
+}
+
+TEST(MySql, NoServerRunningAllowsEverything) {
+  if (foreign_server_running())
+    GTEST_SKIP() << "a MySQL/MariaDB server runs on this machine; 'no server' cannot be shown";
+  Guardd g("", mysql_sections("auto", ""));
+  ASSERT_TRUE(g.start()) << g.log();
+  for (const char* op : {"reboot", "reinstall"}) {
+    auto c = ask(g, op);
+    EXPECT_EQ(c.exit_code, 0) << op << c.dump();
+    if (std::string(op) == "reinstall") {
+      EXPECT_EQ(c.check("mysqld-running")["reason"], "no mysqld or mariadbd running");
+    }
+  }
+}
+
+TEST(MySql, IdleStandaloneAllowsRebootRefusesReinstall) {
+  MariaDbServer db(1);
+  ASSERT_TRUE(db.start()) << db.error_log();
+  std::string creds = create_monitor_account(db, db.dir().path());
+  Guardd g("", mysql_sections(db.socket(), creds));
+  ASSERT_TRUE(g.start()) << g.log();
+
+  auto reboot = ask(g, "reboot");
+  EXPECT_EQ(reboot.exit_code, 0) << reboot.dump();
+  auto repl = reboot.check("mysql-replication");
+  EXPECT_EQ(repl["outcome"], "pass");
+  EXPECT_EQ(repl["facts"]["instances"][0]["role"], "standalone");
+  EXPECT_NE(repl["facts"]["instances"][0]["version"].get<std::string>().find("MariaDB"),
+            std::string::npos);
+  EXPECT_EQ(reboot.check("mysql-connections")["facts"]["instances"][0]["clients"]["total"], 0)
+      << "guardd's own session does not count";
+
+  auto reinstall = ask(g, "reinstall");
+  EXPECT_EQ(reinstall.exit_code, 1) << reinstall.dump();
+  auto running = reinstall.check("mysqld-running");
+  EXPECT_EQ(running["outcome"], "veto");
+  std::string reason = running["reason"];
+  EXPECT_NE(reason.find("pid " + std::to_string(db.pid())), std::string::npos) << reason;
+  EXPECT_NE(reason.find(db.datadir()), std::string::npos) << reason;
+  auto facts = running["facts"]["instances"][0];
+  EXPECT_EQ(facts["socket"], db.socket());
+  EXPECT_EQ(facts["port"], db.port());
+  EXPECT_EQ(facts["pid_file_confirmed"], true);
+}
+
+TEST(MySql, OpenClientSessionsRefuseRebootUnlessIgnored) {
+  MariaDbServer db(1);
+  ASSERT_TRUE(db.start()) << db.error_log();
+  std::string creds = create_monitor_account(db, db.dir().path());
+  Session a(db.socket()), b(db.socket());
+  ASSERT_TRUE(a.ok() && b.ok());
+  {
+    Guardd g("", mysql_sections(db.socket(), creds));
+    ASSERT_TRUE(g.start()) << g.log();
+    auto c = ask(g, "reboot");
+    EXPECT_EQ(c.exit_code, 1) << c.dump();
+    auto conns = c.check("mysql-connections");
+    EXPECT_EQ(conns["outcome"], "veto");
+    EXPECT_NE(conns["reason"].get<std::string>().find("2 client session(s)"), std::string::npos)
+        << conns;
+    EXPECT_EQ(conns["facts"]["instances"][0]["clients"]["by_user"]["root"], 2);
+    EXPECT_EQ(c.check("mysql-replication")["outcome"], "pass");
+  }
+  {
+    Guardd g("", mysql_sections(db.socket(), creds, "ignore_users = root\n"));
+    ASSERT_TRUE(g.start()) << g.log();
+    auto c = ask(g, "reboot");
+    EXPECT_EQ(c.exit_code, 0) << c.dump();
+  }
+  {
+    Guardd g("", mysql_sections(db.socket(), creds, "max_clients = 2\n"));
+    ASSERT_TRUE(g.start()) << g.log();
+    EXPECT_EQ(ask(g, "reboot").exit_code, 0) << "two sessions are within max_clients = 2";
+  }
+}
+
+TEST(MySql, PrimaryAndReplicas) {
+  MariaDbServer primary(1), replica1(2), replica2(3);
+  ASSERT_TRUE(primary.start()) << primary.error_log();
+  ASSERT_TRUE(replica1.start()) << replica1.error_log();
+  // Created on the primary before replication starts, so it replicates everywhere.
+  std::string creds = create_monitor_account(primary, primary.dir().path());
+  ASSERT_TRUE(start_replication(replica1, primary)) << replica1.error_log();
+
+  Guardd on_primary("", mysql_sections(primary.socket(), creds));
+  Guardd on_replica1("", mysql_sections(replica1.socket(), creds));
+  ASSERT_TRUE(on_primary.start()) << on_primary.log();
+  ASSERT_TRUE(on_replica1.start()) << on_replica1.log();
+
+  ASSERT_TRUE(wait_until([&] { return ask(on_primary, "reboot").exit_code == 1; }))
+      << ask(on_primary, "reboot").dump() << on_primary.log();
+  auto p = ask(on_primary, "reboot");
+  auto repl = p.check("mysql-replication");
+  EXPECT_EQ(repl["outcome"], "veto") << p.dump();
+  EXPECT_NE(
+      repl["reason"].get<std::string>().find("primary with 1 connected replica(s): 127.0.0.1"),
+      std::string::npos)
+      << repl;
+  EXPECT_EQ(repl["facts"]["instances"][0]["role"], "primary");
+  EXPECT_EQ(p.check("mysql-connections")["outcome"], "pass")
+      << "a replica's dump thread is no client";
+
+  auto r1 = ask(on_replica1, "reboot");
+  EXPECT_EQ(r1.exit_code, 1) << r1.dump();
+  auto r1repl = r1.check("mysql-replication");
+  EXPECT_NE(r1repl["reason"].get<std::string>().find("last healthy replica of 127.0.0.1:" +
+                                                     std::to_string(primary.port())),
+            std::string::npos)
+      << r1repl;
+  EXPECT_EQ(r1repl["facts"]["instances"][0]["replication"][0]["io_running"], "Yes");
+
+  ASSERT_TRUE(replica2.start()) << replica2.error_log();
+  ASSERT_TRUE(start_replication(replica2, primary)) << replica2.error_log();
+  Guardd on_replica2("", mysql_sections(replica2.socket(), creds));
+  ASSERT_TRUE(on_replica2.start()) << on_replica2.log();
+  auto r1again = ask(on_replica1, "reboot");
+  EXPECT_EQ(r1again.exit_code, 0) << r1again.dump();
+  EXPECT_EQ(ask(on_replica2, "reboot").exit_code, 0);
+  auto p2 = ask(on_primary, "reboot");
+  EXPECT_NE(
+      p2.check("mysql-replication")["reason"].get<std::string>().find("2 connected replica(s)"),
+      std::string::npos);
+
+  // A replica with its threads stopped does not veto on its own account.
+  ASSERT_EQ(replica2.exec("STOP SLAVE"), "");
+  auto stopped = ask(on_replica2, "reboot");
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.dump();
+  EXPECT_NE(
+      stopped.check("mysql-replication")["reason"].get<std::string>().find("stopped or broken"),
+      std::string::npos);
+}
+
+TEST(MySql, UnreachableSourceIsAnError) {
+  MariaDbServer primary(1), replica(2);
+  ASSERT_TRUE(primary.start() && replica.start());
+  std::string creds = create_monitor_account(primary, primary.dir().path());
+  ASSERT_TRUE(start_replication(replica, primary));
+  Guardd g("", mysql_sections(replica.socket(), creds));
+  ASSERT_TRUE(g.start()) << g.log();
+  // Revoke the monitor's TCP account on the primary only, so the source cannot be asked.
+  ASSERT_EQ(primary.exec("SET sql_log_bin = 0; DROP USER 'guardd'@'127.0.0.1'"), "");
+  auto c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  auto repl = c.check("mysql-replication");
+  EXPECT_EQ(repl["outcome"], "error") << repl;
+  EXPECT_NE(repl["reason"].get<std::string>().find("cannot ask the source"), std::string::npos)
+      << repl;
+}
+
+TEST(MySql, FrozenServerIsAnErrorWithinTheTimeout) {
+  MariaDbServer db(1);
+  ASSERT_TRUE(db.start()) << db.error_log();
+  std::string creds = create_monitor_account(db, db.dir().path());
+  Guardd g("", mysql_sections(db.socket(), creds, "", "1s"));
+  ASSERT_TRUE(g.start()) << g.log();
+  ASSERT_EQ(ask(g, "reboot").exit_code, 0);
+
+  db.freeze();
+  auto c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  EXPECT_EQ(c.check("mysql-replication")["outcome"], "error") << c.dump();
+  EXPECT_EQ(c.check("mysql-connections")["outcome"], "error") << c.dump();
+  EXPECT_LT(c.took, std::chrono::milliseconds(1250)) << "check timeout 1s plus 250ms";
+  EXPECT_GE(c.took, std::chrono::milliseconds(900));
+
+  db.thaw();
+  EXPECT_TRUE(wait_until([&] { return ask(g, "reboot").exit_code == 0; })) << g.log();
+}
+
+TEST(MySql, KilledServerIsNotRunning) {
+  MariaDbServer db(1);
+  ASSERT_TRUE(db.start()) << db.error_log();
+  std::string creds = create_monitor_account(db, db.dir().path());
+  Guardd g("", mysql_sections(db.socket(), creds));
+  ASSERT_TRUE(g.start()) << g.log();
+  ASSERT_EQ(ask(g, "reinstall").exit_code, 1);
+  db.kill_hard();
+  ASSERT_TRUE(std::filesystem::exists(db.socket())) << "stale socket left behind";
+  auto c = ask(g, "reinstall");
+  EXPECT_EQ(c.exit_code, 0) << c.dump();
+  EXPECT_EQ(ask(g, "reboot").exit_code, 0);
+}
+
+TEST(MySql, BadCredentialsAndMissingPrivilegesFailClosed) {
+  MariaDbServer db(1);
+  ASSERT_TRUE(db.start()) << db.error_log();
+  create_monitor_account(db, db.dir().path());
+  std::string wrong = db.dir() / "wrong.cnf";
+  write_file(wrong, "[client]\nuser = guardd\npassword = not-the-password\n");
+  chmod(wrong.c_str(), 0600);
+  {
+    Guardd g("", mysql_sections(db.socket(), wrong));
+    ASSERT_TRUE(g.start()) << g.log();
+    auto c = ask(g, "reboot");
+    EXPECT_EQ(c.exit_code, 1) << c.dump();
+    auto repl = c.check("mysql-replication");
+    EXPECT_EQ(repl["outcome"], "error");
+    EXPECT_NE(repl["reason"].get<std::string>().find("Access denied"), std::string::npos) << repl;
+  }
+  // An account without PROCESS would see only its own session: an error, never "0 clients".
+  ASSERT_EQ(db.exec("CREATE USER 'weak'@'localhost' IDENTIFIED BY 'weak'"), "");
+  ASSERT_EQ(db.exec("GRANT SLAVE MONITOR ON *.* TO 'weak'@'localhost'"), "");
+  std::string weak = db.dir() / "weak.cnf";
+  write_file(weak, "[client]\nuser = weak\npassword = weak\n");
+  chmod(weak.c_str(), 0600);
+  Session open_client(db.socket());
+  {
+    Guardd g("", mysql_sections(db.socket(), weak));
+    ASSERT_TRUE(g.start()) << g.log();
+    auto c = ask(g, "reboot");
+    EXPECT_EQ(c.exit_code, 1) << c.dump();
+    auto conns = c.check("mysql-connections");
+    EXPECT_EQ(conns["outcome"], "error");
+    EXPECT_NE(conns["reason"].get<std::string>().find("lacks the PROCESS privilege"),
+              std::string::npos)
+        << conns;
+  }
+  // A credentials file others can read is refused.
+  chmod(weak.c_str(), 0644);
+  {
+    Guardd g("", mysql_sections(db.socket(), weak));
+    ASSERT_TRUE(g.start()) << g.log();
+    auto c = ask(g, "reboot");
+    EXPECT_EQ(c.exit_code, 1);
+    EXPECT_NE(c.check("mysql-replication")["reason"].get<std::string>().find("must be 0600"),
+              std::string::npos)
+        << c.dump();
+  }
+}
+
+TEST(MySql, SeveralInstancesAreEachChecked) {
+  MariaDbServer a(1), b(2);
+  ASSERT_TRUE(a.start() && b.start());
+  Guardd all("", mysql_sections("auto", ""));
+  ASSERT_TRUE(all.start()) << all.log();
+  auto c = ask(all, "reinstall");
+  std::set<int> pids;
+  for (const auto& i : c.check("mysqld-running")["facts"]["instances"]) pids.insert(i["pid"].get<int>());
+  EXPECT_TRUE(pids.count(a.pid()) && pids.count(b.pid())) << c.dump();
+  Guardd one("", mysql_sections(b.socket(), ""));
+  ASSERT_TRUE(one.start()) << one.log();
+  auto d = ask(one, "reinstall");
+  ASSERT_EQ(d.check("mysqld-running")["facts"]["instances"].size(), 1u);
+  EXPECT_EQ(d.check("mysqld-running")["facts"]["instances"][0]["pid"], b.pid());
+}
+
+}  // namespace
+}  // namespace guardd::test

@@ -1,0 +1,245 @@
+#include "support/mariadb.h"
+
+#include <fcntl.h>
+#include <mysql.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+namespace guardd::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// mariadb-install-db takes seconds and fails now and then when run in parallel, so one
+// template datadir is made per build tree under a lock and copied for each server.
+std::string template_datadir() {
+  std::string cache = std::string(GUARDD_TEST_CACHE_DIR) + "/mariadb-template";
+  if (fs::exists(cache + "/mysql")) return cache;
+  fs::create_directories(GUARDD_TEST_CACHE_DIR);
+  std::string lock_path = std::string(GUARDD_TEST_CACHE_DIR) + "/mariadb-template.lock";
+  int lock = open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  flock(lock, LOCK_EX);
+  if (!fs::exists(cache + "/mysql")) {
+    TempDir work;
+    std::string data = work / "data";
+    std::string tmp = work / "tmp";
+    fs::create_directories(tmp);
+    std::vector<std::string> argv = {"/usr/bin/mariadb-install-db",
+                                     "--no-defaults",
+                                     "--datadir=" + data,
+                                     "--tmpdir=" + tmp,
+                                     "--auth-root-authentication-method=normal",
+                                     "--skip-test-db",
+                                     "--skip-name-resolve"};
+    if (geteuid() == 0) argv.push_back("--user=root");
+    auto r = run_process(argv, {}, {}, std::chrono::milliseconds(120000));
+    if (r.exit_code != 0) {
+      flock(lock, LOCK_UN);
+      close(lock);
+      throw std::runtime_error("mariadb-install-db failed: " + r.out + r.err);
+    }
+    fs::remove_all(cache);
+    fs::rename(data, cache);
+  }
+  flock(lock, LOCK_UN);
+  close(lock);
+  return cache;
+}
+
+MYSQL* connect_root(const std::string& socket) {
+  MYSQL* db = mysql_init(nullptr);
+  unsigned int timeout = 2;
+  mysql_options(db, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  mysql_options(db, MYSQL_OPT_READ_TIMEOUT, &timeout);
+  if (!mysql_real_connect(db, "localhost", "root", "", nullptr, 0, socket.c_str(),
+                          CLIENT_MULTI_STATEMENTS)) {
+    mysql_close(db);
+    return nullptr;
+  }
+  return db;
+}
+
+}  // namespace
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+MariaDbServer::MariaDbServer(int server_id, std::vector<std::string> extra_args)
+    : port_(free_port()), server_id_(server_id), extra_args_(std::move(extra_args)) {
+  datadir_ = dir_ / "data";
+  socket_ = datadir_ + "/mysqld.sock";
+  fs::copy(template_datadir(), datadir_, fs::copy_options::recursive);
+  fs::create_directories(datadir_ + "/tmp");
+}
+
+MariaDbServer::~MariaDbServer() {
+  stop();
+}
+
+std::string MariaDbServer::error_log() const {
+  return read_file(datadir_ + "/error.log");
+}
+
+bool MariaDbServer::start() {
+  std::vector<std::string> argv = {"/usr/sbin/mariadbd", "--no-defaults"};
+  if (geteuid() == 0) argv.push_back("--user=root");
+  for (std::string a :
+       {"--datadir=" + datadir_, "--port=" + std::to_string(port_),
+        std::string("--bind-address=127.0.0.1"), "--socket=" + socket_,
+        "--pid-file=" + datadir_ + "/mysqld.pid", "--log-error=" + datadir_ + "/error.log",
+        "--server-id=" + std::to_string(server_id_), "--log-bin=" + datadir_ + "/binlog",
+        std::string("--skip-name-resolve"), std::string("--innodb-buffer-pool-size=32M"),
+        "--tmpdir=" + datadir_ + "/tmp"})
+    argv.push_back(a);
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  pid_ = fork();
+  if (pid_ < 0) return false;
+  if (pid_ == 0) {
+    int devnull = open("/dev/null", O_RDWR);
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return wait_until(
+             [&] {
+               int st;
+               if (waitpid(pid_, &st, WNOHANG) == pid_) {
+                 pid_ = -1;
+                 return true;  // died: stop waiting
+               }
+               MYSQL* db = connect_root(socket_);
+               if (!db) return false;
+               mysql_close(db);
+               return true;
+             },
+             std::chrono::milliseconds(60000)) &&
+         pid_ > 0;
+}
+
+void MariaDbServer::stop() {
+  if (pid_ <= 0) return;
+  if (frozen_) thaw();
+  kill(pid_, SIGTERM);
+  int st;
+  bool exited = wait_until([&] { return waitpid(pid_, &st, WNOHANG) == pid_; },
+                           std::chrono::milliseconds(30000));
+  if (!exited) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &st, 0);
+  }
+  pid_ = -1;
+}
+
+void MariaDbServer::kill_hard() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int st;
+  waitpid(pid_, &st, 0);
+  pid_ = -1;
+}
+
+void MariaDbServer::freeze() {
+  kill(pid_, SIGSTOP);
+  frozen_ = true;
+}
+
+void MariaDbServer::thaw() {
+  kill(pid_, SIGCONT);
+  frozen_ = false;
+}
+
+std::string MariaDbServer::exec(const std::string& sql) {
+  MYSQL* db = connect_root(socket_);
+  if (!db) return "cannot connect to " + socket_;
+  std::string err;
+  if (mysql_query(db, sql.c_str()) != 0) {
+    err = mysql_error(db);
+  } else {
+    do {
+      if (MYSQL_RES* r = mysql_store_result(db)) mysql_free_result(r);
+      if (mysql_errno(db) != 0) err = mysql_error(db);
+    } while (err.empty() && mysql_next_result(db) == 0);
+    if (err.empty() && mysql_errno(db) != 0) err = mysql_error(db);
+  }
+  mysql_close(db);
+  return err;
+}
+
+std::vector<SqlRow> MariaDbServer::query(const std::string& sql) {
+  std::vector<SqlRow> rows;
+  MYSQL* db = connect_root(socket_);
+  if (!db) return rows;
+  if (mysql_query(db, sql.c_str()) == 0) {
+    if (MYSQL_RES* res = mysql_store_result(db)) {
+      unsigned n = mysql_num_fields(res);
+      MYSQL_FIELD* f = mysql_fetch_fields(res);
+      while (MYSQL_ROW r = mysql_fetch_row(res)) {
+        SqlRow row;
+        for (unsigned i = 0; i < n; ++i) row[f[i].name] = r[i] ? r[i] : "";
+        rows.push_back(row);
+      }
+      mysql_free_result(res);
+    }
+  }
+  mysql_close(db);
+  return rows;
+}
+
+std::string create_monitor_account(MariaDbServer& server, const std::string& dir,
+                                   const std::string& grants, const std::string& password) {
+  for (const char* host : {"localhost", "127.0.0.1"}) {
+    std::string err = server.exec(std::string("CREATE USER 'guardd'@'") + host +
+                                  "' IDENTIFIED BY '" + password + "'");
+    if (!err.empty()) throw std::runtime_error("CREATE USER: " + err);
+    if (!grants.empty()) {
+      err = server.exec("GRANT " + grants + " ON *.* TO 'guardd'@'" + host + "'");
+      if (!err.empty()) throw std::runtime_error("GRANT: " + err);
+    }
+  }
+  std::string path = dir + "/guardd-mysql.cnf";
+  write_file(path, "[client]\nuser = guardd\npassword = " + password + "\n");
+  chmod(path.c_str(), 0600);
+  return path;
+}
+
+bool start_replication(MariaDbServer& replica, MariaDbServer& primary) {
+  // Idempotent on the primary: several replicas share the account.
+  primary.exec("CREATE USER IF NOT EXISTS 'repl'@'127.0.0.1' IDENTIFIED BY 'repl'");
+  primary.exec("GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'");
+  std::string err = replica.exec(
+      "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=" + std::to_string(primary.port()) +
+      ", MASTER_USER='repl', MASTER_PASSWORD='repl', MASTER_CONNECT_RETRY=1");
+  if (!err.empty()) return false;
+  if (!replica.exec("START SLAVE").empty()) return false;
+  return wait_until(
+      [&] {
+        auto rows = replica.query("SHOW SLAVE STATUS");
+        return !rows.empty() && rows[0]["Slave_IO_Running"] == "Yes" &&
+               rows[0]["Slave_SQL_Running"] == "Yes";
+      },
+      std::chrono::milliseconds(30000));
+}
+
+}  // namespace guardd::test

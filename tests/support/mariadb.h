@@ -1,0 +1,73 @@
+// Throwaway MariaDB servers from Debian's mariadb-server, as child processes on private
+// sockets and loopback ports. Always torn down: SIGTERM, then SIGKILL, and waitpid.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/harness.h"
+
+namespace guardd::test {
+
+/// One result row of an admin query.
+using SqlRow = std::map<std::string, std::string>;
+
+class MariaDbServer {
+ public:
+  /// Creates the datadir from a cached template (made once per build tree).
+  explicit MariaDbServer(int server_id = 1, std::vector<std::string> extra_args = {});
+  ~MariaDbServer();
+  MariaDbServer(const MariaDbServer&) = delete;
+  MariaDbServer& operator=(const MariaDbServer&) = delete;
+
+  /// Starts mariadbd and waits until it answers; false (see error_log()) on failure.
+  bool start();
+  /// SIGTERM and waitpid (SIGKILL after a deadline).
+  void stop();
+  /// SIGKILL and waitpid: the socket and pid files stay behind.
+  void kill_hard();
+  /// Freezes or thaws the server process.
+  void freeze();
+  void thaw();
+
+  /// Runs SQL as root over the socket; the error (or "") is returned.
+  std::string exec(const std::string& sql);
+  /// Runs a query as root and returns its rows.
+  std::vector<SqlRow> query(const std::string& sql);
+
+  const std::string& socket() const { return socket_; }
+  const std::string& datadir() const { return datadir_; }
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  std::string error_log() const;
+  TempDir& dir() { return dir_; }
+
+ private:
+  TempDir dir_;
+  std::string datadir_, socket_;
+  int port_;
+  int server_id_;
+  std::vector<std::string> extra_args_;
+  pid_t pid_ = -1;
+  bool frozen_ = false;
+};
+
+/// Creates the monitoring account guardd@localhost and guardd@127.0.0.1 with `grants` and
+/// writes a defaults file (mode 0600) for it into `dir`; returns its path.
+std::string create_monitor_account(
+    MariaDbServer& server, const std::string& dir,
+    const std::string& grants = "PROCESS, SLAVE MONITOR, BINLOG MONITOR",
+    const std::string& password = "guardd-test-pw");
+
+/// Makes `replica` replicate from `primary` over 127.0.0.1 and waits until the primary
+/// sees it; false on timeout.
+bool start_replication(MariaDbServer& replica, MariaDbServer& primary);
+
+/// A free TCP port on 127.0.0.1.
+int free_port();
+
+}  // namespace guardd::test

@@ -1,0 +1,192 @@
+// Role and session assessment on recorded result sets. MySQL 5.7/8.0/8.4 and Group
+// Replication cannot run here (Debian ships no MySQL server), so these rows, shaped as
+// those servers return them, stand in for them; MariaDB is tested on real servers in
+// tests/integration/mysql_test.cpp.
+#include <gtest/gtest.h>
+
+#include "plugins/mysql/assess.h"
+#include "plugins/mysql/instance.h"
+
+namespace guardd::mysql {
+namespace {
+
+InstanceProbe probe_with(ProbeData d) {
+  InstanceProbe p;
+  p.instance.pid = 4242;
+  p.instance.name = "mysqld";
+  p.instance.socket = "/run/mysqld/mysqld.sock";
+  d.has_process_privilege = true;
+  p.data = std::move(d);
+  return p;
+}
+
+Row pl(const std::string& id, const std::string& user, const std::string& host,
+       const std::string& command) {
+  return {{"ID", id}, {"USER", user}, {"HOST", host}, {"COMMAND", command}, {"DB", std::nullopt}};
+}
+
+// SHOW REPLICA STATUS as MySQL 8.0.22+ names its columns.
+Row mysql8_channel(const std::string& io, const std::string& sql) {
+  return {{"Replica_IO_Running", io},  {"Replica_SQL_Running", sql},
+          {"Source_Host", "10.0.0.1"}, {"Source_Port", "3306"},
+          {"Channel_Name", ""},        {"Seconds_Behind_Source", "0"},
+          {"Last_IO_Error", ""},       {"Last_SQL_Error", ""}};
+}
+
+TEST(MysqlRecorded, Mysql8PrimaryWithReplicas) {
+  ProbeData d;
+  d.version = "8.0.36";
+  d.connection_id = 9;
+  d.processlist = {pl("9", "guardd", "localhost", "Query"),
+                   pl("11", "repl", "10.0.0.2:51234", "Binlog Dump GTID"),
+                   pl("12", "repl", "10.0.0.3:40000", "Binlog Dump"),
+                   pl("5", "event_scheduler", "localhost", "Daemon")};
+  auto a = assess_replication(probe_with(d), {});
+  EXPECT_EQ(a.outcome, Outcome::Veto);
+  EXPECT_NE(a.reason.find("primary with 2 connected replica(s): 10.0.0.2, 10.0.0.3"), std::string::npos)
+      << a.reason;
+  EXPECT_EQ(a.facts["role"], "primary");
+  auto c = assess_connections(probe_with(d), {});
+  EXPECT_EQ(c.outcome, Outcome::Pass) << "dump threads, daemons and guardd itself are no clients";
+}
+
+TEST(MysqlRecorded, Mysql8ReplicaColumnsAndLastReplica) {
+  ProbeData d;
+  d.version = "8.4.0";
+  d.replica_status = {mysql8_channel("Yes", "Yes")};
+  InstanceProbe p = probe_with(d);
+  p.sources.push_back({"10.0.0.1:3306", 1, ""});
+  auto a = assess_replication(p, {});
+  EXPECT_EQ(a.outcome, Outcome::Veto);
+  EXPECT_NE(a.reason.find("last healthy replica of 10.0.0.1:3306"), std::string::npos) << a.reason;
+  EXPECT_EQ(a.facts["replication"][0]["source"], "10.0.0.1:3306");
+  EXPECT_EQ(a.facts["replication"][0]["io_running"], "Yes");
+
+  p.sources[0].replicas = 3;
+  EXPECT_EQ(assess_replication(p, {}).outcome, Outcome::Pass);
+  p.sources[0] = {"10.0.0.1:3306", std::nullopt, "cannot connect to 10.0.0.1:3306"};
+  EXPECT_EQ(assess_replication(p, {}).outcome, Outcome::Error) << "unreachable source";
+}
+
+TEST(MysqlRecorded, Mysql57SlaveColumnsStoppedReplicaPasses) {
+  ProbeData d;
+  d.version = "5.7.44-log";
+  d.replica_status = {{{"Slave_IO_Running", "No"},
+                       {"Slave_SQL_Running", "No"},
+                       {"Master_Host", "db1"},
+                       {"Master_Port", "3306"},
+                       {"Seconds_Behind_Master", std::nullopt},
+                       {"Last_IO_Error", "error connecting to master"}}};
+  auto a = assess_replication(probe_with(d), {});
+  EXPECT_EQ(a.outcome, Outcome::Pass);
+  EXPECT_EQ(a.facts["role"], "replica");
+  EXPECT_EQ(a.facts["replication"][0]["last_io_error"], "error connecting to master");
+}
+
+TEST(MysqlRecorded, IntermediatePrimary) {
+  ProbeData d;
+  d.version = "8.0.36";
+  d.replica_status = {mysql8_channel("Yes", "Yes")};
+  d.processlist = {pl("20", "repl", "10.0.0.9:1", "Binlog Dump GTID")};
+  auto a = assess_replication(probe_with(d), {});
+  EXPECT_EQ(a.outcome, Outcome::Veto);
+  EXPECT_EQ(a.facts["role"], "intermediate-primary");
+}
+
+std::vector<Row> group(std::initializer_list<std::tuple<const char*, const char*, const char*>> m) {
+  std::vector<Row> rows;
+  for (auto [id, state, role] : m)
+    rows.push_back({{"MEMBER_ID", id},
+                    {"MEMBER_HOST", std::string("h-") + id},
+                    {"MEMBER_PORT", "3306"},
+                    {"MEMBER_STATE", state},
+                    {"MEMBER_ROLE", role}});
+  return rows;
+}
+
+TEST(MysqlRecorded, GroupReplicationFaultTolerance) {
+  ProbeData d;
+  d.version = "8.0.36";
+  d.server_uuid = "a";
+  d.group_members = group({{"a", "ONLINE", "PRIMARY"}, {"b", "ONLINE", "SECONDARY"},
+                           {"c", "ONLINE", "SECONDARY"}});
+  auto three = assess_replication(probe_with(d), {});
+  EXPECT_EQ(three.outcome, Outcome::Pass) << three.reason;
+  EXPECT_EQ(three.facts["group"]["fault_tolerance"], 1);
+
+  d.group_members = group({{"a", "ONLINE", "PRIMARY"}, {"b", "ONLINE", "SECONDARY"},
+                           {"c", "UNREACHABLE", "SECONDARY"}});
+  auto two = assess_replication(probe_with(d), {});
+  EXPECT_EQ(two.outcome, Outcome::Veto);
+  EXPECT_NE(two.reason.find("no fault tolerance left"), std::string::npos) << two.reason;
+
+  d.server_uuid = "c";
+  d.group_members = group({{"a", "ONLINE", "PRIMARY"}, {"c", "RECOVERING", "SECONDARY"}});
+  EXPECT_EQ(assess_replication(probe_with(d), {}).outcome, Outcome::Pass)
+      << "a member the group does not count on";
+}
+
+std::vector<Row> wsrep(const std::string& size, const std::string& status, const std::string& state) {
+  return {{{"Variable_name", "wsrep_cluster_size"}, {"Value", size}},
+          {{"Variable_name", "wsrep_cluster_status"}, {"Value", status}},
+          {{"Variable_name", "wsrep_local_state_comment"}, {"Value", state}},
+          {{"Variable_name", "wsrep_ready"}, {"Value", "ON"}}};
+}
+
+TEST(MysqlRecorded, GaleraRules) {
+  ProbeData d;
+  d.version = "10.11.6-MariaDB";
+  d.mariadb = true;
+  d.wsrep_on = true;
+  d.wsrep_status = wsrep("3", "Primary", "Synced");
+  EXPECT_EQ(assess_replication(probe_with(d), {}).outcome, Outcome::Pass);
+  EXPECT_EQ(assess_replication(probe_with(d), {3}).outcome, Outcome::Veto);
+  d.wsrep_status = wsrep("2", "Primary", "Synced");
+  EXPECT_EQ(assess_replication(probe_with(d), {}).outcome, Outcome::Veto);
+  d.wsrep_status = wsrep("3", "Primary", "Donor/Desynced");
+  auto donor = assess_replication(probe_with(d), {});
+  EXPECT_EQ(donor.outcome, Outcome::Veto);
+  EXPECT_NE(donor.reason.find("Donor/Desynced"), std::string::npos);
+  d.wsrep_status = wsrep("1", "non-Primary", "Initialized");
+  EXPECT_NE(assess_replication(probe_with(d), {}).reason.find("non-Primary"), std::string::npos);
+}
+
+TEST(MysqlRecorded, ConnectionsCountedByUserAndHost) {
+  ProbeData d;
+  d.version = "8.0.36";
+  d.connection_id = 1;
+  d.processlist = {pl("1", "guardd", "localhost", "Query"), pl("2", "app", "10.1.1.1:5000", "Sleep"),
+                   pl("3", "app", "10.1.1.2:5000", "Query"), pl("4", "monitor", "localhost", "Sleep"),
+                   pl("6", "system user", "", "Connect")};
+  auto a = assess_connections(probe_with(d), {0, {"monitor"}});
+  EXPECT_EQ(a.outcome, Outcome::Veto);
+  EXPECT_EQ(a.facts["clients"]["total"], 2);
+  EXPECT_EQ(a.facts["clients"]["active"], 1);
+  EXPECT_EQ(a.facts["clients"]["by_host"]["10.1.1.1"], 1);
+  EXPECT_NE(a.reason.find("app (2)"), std::string::npos) << a.reason;
+  EXPECT_EQ(assess_connections(probe_with(d), {2, {"monitor"}}).outcome, Outcome::Pass);
+}
+
+TEST(MysqlRecorded, MissingProcessGrantIsAnError) {
+  ProbeData d;
+  d.version = "8.0.36";
+  auto p = probe_with(d);
+  p.data->has_process_privilege = false;
+  EXPECT_EQ(assess_connections(p, {}).outcome, Outcome::Error);
+  EXPECT_EQ(assess_replication(p, {}).outcome, Outcome::Error);
+}
+
+TEST(MysqlArgs, ParsesServerCommandLines) {
+  auto a = parse_server_args({"/usr/sbin/mariadbd", "--no-defaults", "--socket=/tmp/s.sock",
+                              "--port", "3307", "--datadir=/srv/db", "--pid_file=x.pid",
+                              "--defaults-group-suffix=.2"});
+  EXPECT_EQ(a.socket, "/tmp/s.sock");
+  EXPECT_EQ(a.port, 3307);
+  EXPECT_EQ(a.datadir, "/srv/db");
+  EXPECT_EQ(a.pid_file, "x.pid");
+  EXPECT_EQ(a.group_suffix, ".2");
+  EXPECT_FALSE(a.defaults_file);
+}
+
+}  // namespace
+}  // namespace guardd::mysql
