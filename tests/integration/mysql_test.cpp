@@ -18,11 +18,13 @@ using nlohmann::json;
 
 std::string mysql_sections(const std::string& instances, const std::string& defaults_file,
                            const std::string& extra_connections = "",
-                           const std::string& timeout = "3s") {
+                           const std::string& timeout = "3s",
+                           const std::string& extra_replication = "") {
   std::string common = "instances = " + instances + "\ntimeout = " + timeout + "\n";
   std::string creds = defaults_file.empty() ? "" : "defaults_file = " + defaults_file + "\n";
   return "[check.mysqld-running]\n" + common + "\n[check.mysql-replication]\n" + common + creds +
-         "\n[check.mysql-connections]\n" + common + creds + extra_connections + "\n";
+         extra_replication + "\n[check.mysql-connections]\n" + common + creds + extra_connections +
+         "\n";
 }
 
 // Runs `guardctl check OP --json` and returns the reply (with exit code and wall time).
@@ -309,13 +311,56 @@ TEST(MySql, SeveralInstancesAreEachChecked) {
   ASSERT_TRUE(all.start()) << all.log();
   auto c = ask(all, "reinstall");
   std::set<int> pids;
-  for (const auto& i : c.check("mysqld-running")["facts"]["instances"]) pids.insert(i["pid"].get<int>());
-  EXPECT_TRUE(pids.count(a.pid()) && pids.count(b.pid())) << c.dump();
+  const json running = c.check("mysqld-running");
+  for (const auto& i : running["facts"]["instances"]) pids.insert(i["pid"].get<int>());
+  EXPECT_TRUE(pids.count(a.pid()) && pids.count(b.pid())) << running.dump();
   Guardd one("", mysql_sections(b.socket(), ""));
   ASSERT_TRUE(one.start()) << one.log();
   auto d = ask(one, "reinstall");
   ASSERT_EQ(d.check("mysqld-running")["facts"]["instances"].size(), 1u);
   EXPECT_EQ(d.check("mysqld-running")["facts"]["instances"][0]["pid"], b.pid());
+}
+
+// Galera nodes run as the mysql user (for rsync state transfer): needs root, as CI is.
+TEST(RootGalera, QuorumDonorAndTwoNodeRules) {
+  if (!is_root()) GTEST_SKIP() << "needs root to run Galera nodes as the mysql user";
+  GaleraCluster cluster(3);
+  ASSERT_TRUE(cluster.start()) << cluster.node(0).error_log() << cluster.node(1).error_log();
+  Guardd g("", mysql_sections(cluster.node(1).socket(), ""));
+  ASSERT_TRUE(g.start()) << g.log();
+  Guardd strict(
+      "", mysql_sections(cluster.node(1).socket(), "", "", "3s", "min_remaining_nodes = 3\n"));
+  ASSERT_TRUE(strict.start()) << strict.log();
+
+  auto synced = ask(g, "reboot");
+  EXPECT_EQ(synced.exit_code, 0) << synced.dump();
+  auto repl = synced.check("mysql-replication");
+  EXPECT_EQ(repl["facts"]["instances"][0]["role"], "galera-node") << repl;
+  EXPECT_EQ(repl["facts"]["instances"][0]["galera"]["cluster_size"], 3);
+  auto needs_three = ask(strict, "reboot");
+  EXPECT_EQ(needs_three.exit_code, 1) << needs_three.dump();
+  EXPECT_NE(needs_three.check("mysql-replication")["reason"].get<std::string>().find(
+                "min_remaining_nodes = 3"),
+            std::string::npos);
+
+  ASSERT_EQ(cluster.node(1).exec("SET GLOBAL wsrep_desync = ON"), "");
+  ASSERT_TRUE(cluster.wait_status(1, "wsrep_local_state_comment", "Donor/Desynced"));
+  auto desynced = ask(g, "reboot");
+  EXPECT_EQ(desynced.exit_code, 1) << desynced.dump();
+  EXPECT_NE(desynced.check("mysql-replication")["reason"].get<std::string>().find("Donor/Desynced"),
+            std::string::npos);
+  ASSERT_EQ(cluster.node(1).exec("SET GLOBAL wsrep_desync = OFF"), "");
+  ASSERT_TRUE(cluster.wait_status(1, "wsrep_local_state_comment", "Synced"));
+  EXPECT_EQ(ask(g, "reboot").exit_code, 0);
+
+  cluster.node(2).stop();
+  ASSERT_TRUE(cluster.wait_status(1, "wsrep_cluster_size", "2"));
+  auto two = ask(g, "reboot");
+  EXPECT_EQ(two.exit_code, 1) << two.dump();
+  EXPECT_NE(two.check("mysql-replication")["reason"].get<std::string>().find(
+                "Galera cluster of 2 nodes would keep 1"),
+            std::string::npos)
+      << two.dump();
 }
 
 }  // namespace

@@ -81,12 +81,20 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
-MariaDbServer::MariaDbServer(int server_id, std::vector<std::string> extra_args)
-    : port_(free_port()), server_id_(server_id), extra_args_(std::move(extra_args)) {
+MariaDbServer::MariaDbServer(int server_id, std::vector<std::string> extra_args,
+                             std::string os_user)
+    : port_(free_port()),
+      server_id_(server_id),
+      extra_args_(std::move(extra_args)),
+      os_user_(std::move(os_user)) {
   datadir_ = dir_ / "data";
   socket_ = datadir_ + "/mysqld.sock";
   fs::copy(template_datadir(), datadir_, fs::copy_options::recursive);
   fs::create_directories(datadir_ + "/tmp");
+  if (!os_user_.empty()) {
+    auto r = run_process({"/bin/chown", "-R", os_user_ + ":", datadir_});
+    if (r.exit_code != 0) throw std::runtime_error("chown failed: " + r.err);
+  }
 }
 
 MariaDbServer::~MariaDbServer() {
@@ -99,7 +107,10 @@ std::string MariaDbServer::error_log() const {
 
 bool MariaDbServer::start() {
   std::vector<std::string> argv = {"/usr/sbin/mariadbd", "--no-defaults"};
-  if (geteuid() == 0) argv.push_back("--user=root");
+  if (!os_user_.empty())
+    argv.push_back("--user=" + os_user_);
+  else if (geteuid() == 0)
+    argv.push_back("--user=root");
   for (std::string a :
        {"--datadir=" + datadir_, "--port=" + std::to_string(port_),
         std::string("--bind-address=127.0.0.1"), "--socket=" + socket_,
@@ -240,6 +251,63 @@ bool start_replication(MariaDbServer& replica, MariaDbServer& primary) {
                rows[0]["Slave_SQL_Running"] == "Yes";
       },
       std::chrono::milliseconds(30000));
+}
+
+}  // namespace guardd::test
+
+namespace guardd::test {
+
+GaleraCluster::GaleraCluster(int nodes) {
+  struct Ports {
+    int gcomm, ist, sst;
+  };
+  std::vector<Ports> ports;
+  std::vector<std::string> members;
+  for (int i = 0; i < nodes; ++i) {
+    ports.push_back({free_port(), free_port(), free_port()});
+    members.push_back("127.0.0.1:" + std::to_string(ports.back().gcomm));
+  }
+  std::string address = "gcomm://";
+  for (size_t i = 0; i < members.size(); ++i) address += (i ? "," : "") + members[i];
+  for (int i = 0; i < nodes; ++i) {
+    const Ports& p = ports[static_cast<size_t>(i)];
+    std::string node = "127.0.0.1:" + std::to_string(p.gcomm);
+    std::vector<std::string> args = {
+        "--wsrep-on=ON",
+        "--wsrep-provider=/usr/lib/galera/libgalera_smm.so",
+        "--wsrep-cluster-name=guardd-test",
+        "--wsrep-cluster-address=" + address,
+        "--wsrep-node-address=" + node,
+        "--wsrep-provider-options=gmcast.listen_addr=tcp://" + node +
+            ";ist.recv_addr=127.0.0.1:" + std::to_string(p.ist),
+        "--wsrep-sst-receive-address=127.0.0.1:" + std::to_string(p.sst),
+        "--wsrep-sst-method=rsync",
+        "--binlog-format=ROW",
+        "--innodb-autoinc-lock-mode=2"};
+    if (i == 0) args.push_back("--wsrep-new-cluster");
+    nodes_.push_back(std::make_unique<MariaDbServer>(i + 1, args, "mysql"));
+  }
+}
+
+bool GaleraCluster::wait_status(int i, const std::string& key, const std::string& value) {
+  return wait_until(
+      [&] {
+        auto rows = node(i).query("SHOW GLOBAL STATUS LIKE '" + key + "'");
+        return !rows.empty() && rows[0]["Value"] == value;
+      },
+      std::chrono::milliseconds(60000));
+}
+
+bool GaleraCluster::start() {
+  if (!nodes_[0]->start()) return false;
+  for (size_t i = 1; i < nodes_.size(); ++i)
+    if (!nodes_[i]->start()) return false;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (!wait_status(static_cast<int>(i), "wsrep_local_state_comment", "Synced")) return false;
+    if (!wait_status(static_cast<int>(i), "wsrep_cluster_size", std::to_string(nodes_.size())))
+      return false;
+  }
+  return true;
 }
 
 }  // namespace guardd::test

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,8 +19,10 @@ using SqlRow = std::map<std::string, std::string>;
 
 class MariaDbServer {
  public:
-  /// Creates the datadir from a cached template (made once per build tree).
-  explicit MariaDbServer(int server_id = 1, std::vector<std::string> extra_args = {});
+  /// Creates the datadir from a cached template (made once per build tree). `os_user`
+  /// runs the server as another user (Galera's rsync SST needs one); it needs root.
+  explicit MariaDbServer(int server_id = 1, std::vector<std::string> extra_args = {},
+                         std::string os_user = "");
   ~MariaDbServer();
   MariaDbServer(const MariaDbServer&) = delete;
   MariaDbServer& operator=(const MariaDbServer&) = delete;
@@ -52,6 +55,7 @@ class MariaDbServer {
   int port_;
   int server_id_;
   std::vector<std::string> extra_args_;
+  std::string os_user_;
   pid_t pid_ = -1;
   bool frozen_ = false;
 };
@@ -69,5 +73,20 @@ bool start_replication(MariaDbServer& replica, MariaDbServer& primary);
 
 /// A free TCP port on 127.0.0.1.
 int free_port();
+
+/// A Galera cluster (galera-4 from Debian) of several nodes on loopback, each run as the
+/// mysql user so rsync state transfers work. Needs root.
+class GaleraCluster {
+ public:
+  explicit GaleraCluster(int nodes);
+  /// Bootstraps node 0, joins the others, and waits until every node is Synced.
+  bool start();
+  MariaDbServer& node(int i) { return *nodes_.at(static_cast<size_t>(i)); }
+  /// Waits until node `i` reports `key` = `value` in SHOW GLOBAL STATUS.
+  bool wait_status(int i, const std::string& key, const std::string& value);
+
+ private:
+  std::vector<std::unique_ptr<MariaDbServer>> nodes_;
+};
 
 }  // namespace guardd::test

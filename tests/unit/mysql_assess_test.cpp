@@ -27,10 +27,9 @@ Row pl(const std::string& id, const std::string& user, const std::string& host,
 
 // SHOW REPLICA STATUS as MySQL 8.0.22+ names its columns.
 Row mysql8_channel(const std::string& io, const std::string& sql) {
-  return {{"Replica_IO_Running", io},  {"Replica_SQL_Running", sql},
-          {"Source_Host", "10.0.0.1"}, {"Source_Port", "3306"},
-          {"Channel_Name", ""},        {"Seconds_Behind_Source", "0"},
-          {"Last_IO_Error", ""},       {"Last_SQL_Error", ""}};
+  return {{"Replica_IO_Running", io}, {"Replica_SQL_Running", sql}, {"Source_Host", "10.0.0.1"},
+          {"Source_Port", "3306"},    {"Channel_Name", ""},         {"Seconds_Behind_Source", "0"},
+          {"Last_IO_Error", ""},      {"Last_SQL_Error", ""}};
 }
 
 TEST(MysqlRecorded, Mysql8PrimaryWithReplicas) {
@@ -43,7 +42,8 @@ TEST(MysqlRecorded, Mysql8PrimaryWithReplicas) {
                    pl("5", "event_scheduler", "localhost", "Daemon")};
   auto a = assess_replication(probe_with(d), {});
   EXPECT_EQ(a.outcome, Outcome::Veto);
-  EXPECT_NE(a.reason.find("primary with 2 connected replica(s): 10.0.0.2, 10.0.0.3"), std::string::npos)
+  EXPECT_NE(a.reason.find("primary with 2 connected replica(s): 10.0.0.2, 10.0.0.3"),
+            std::string::npos)
       << a.reason;
   EXPECT_EQ(a.facts["role"], "primary");
   auto c = assess_connections(probe_with(d), {});
@@ -108,13 +108,14 @@ TEST(MysqlRecorded, GroupReplicationFaultTolerance) {
   ProbeData d;
   d.version = "8.0.36";
   d.server_uuid = "a";
-  d.group_members = group({{"a", "ONLINE", "PRIMARY"}, {"b", "ONLINE", "SECONDARY"},
-                           {"c", "ONLINE", "SECONDARY"}});
+  d.group_members = group(
+      {{"a", "ONLINE", "PRIMARY"}, {"b", "ONLINE", "SECONDARY"}, {"c", "ONLINE", "SECONDARY"}});
   auto three = assess_replication(probe_with(d), {});
   EXPECT_EQ(three.outcome, Outcome::Pass) << three.reason;
   EXPECT_EQ(three.facts["group"]["fault_tolerance"], 1);
 
-  d.group_members = group({{"a", "ONLINE", "PRIMARY"}, {"b", "ONLINE", "SECONDARY"},
+  d.group_members = group({{"a", "ONLINE", "PRIMARY"},
+                           {"b", "ONLINE", "SECONDARY"},
                            {"c", "UNREACHABLE", "SECONDARY"}});
   auto two = assess_replication(probe_with(d), {});
   EXPECT_EQ(two.outcome, Outcome::Veto);
@@ -126,7 +127,8 @@ TEST(MysqlRecorded, GroupReplicationFaultTolerance) {
       << "a member the group does not count on";
 }
 
-std::vector<Row> wsrep(const std::string& size, const std::string& status, const std::string& state) {
+std::vector<Row> wsrep(const std::string& size, const std::string& status,
+                       const std::string& state) {
   return {{{"Variable_name", "wsrep_cluster_size"}, {"Value", size}},
           {{"Variable_name", "wsrep_cluster_status"}, {"Value", status}},
           {{"Variable_name", "wsrep_local_state_comment"}, {"Value", state}},
@@ -155,9 +157,10 @@ TEST(MysqlRecorded, ConnectionsCountedByUserAndHost) {
   ProbeData d;
   d.version = "8.0.36";
   d.connection_id = 1;
-  d.processlist = {pl("1", "guardd", "localhost", "Query"), pl("2", "app", "10.1.1.1:5000", "Sleep"),
-                   pl("3", "app", "10.1.1.2:5000", "Query"), pl("4", "monitor", "localhost", "Sleep"),
-                   pl("6", "system user", "", "Connect")};
+  d.processlist = {pl("1", "guardd", "localhost", "Query"),
+                   pl("2", "app", "10.1.1.1:5000", "Sleep"),
+                   pl("3", "app", "10.1.1.2:5000", "Query"),
+                   pl("4", "monitor", "localhost", "Sleep"), pl("6", "system user", "", "Connect")};
   auto a = assess_connections(probe_with(d), {0, {"monitor"}});
   EXPECT_EQ(a.outcome, Outcome::Veto);
   EXPECT_EQ(a.facts["clients"]["total"], 2);
