@@ -1,6 +1,8 @@
 #include "plugins/registry.h"
 
+#include "plugins/block_device/block_device_check.h"
 #include "plugins/hold/hold_check.h"
+#include "plugins/hook/hook_check.h"
 #include "plugins/mysql/mysql_checks.h"
 #include "plugins/process/process_check.h"
 
@@ -43,6 +45,19 @@ std::span<const CheckType> check_types() {
        false,
        mysql_connections_keys(),
        create_mysql_connections_check},
+      {"block-device",
+       "Vetoes a wipe of a device that is mounted, swap, held by LVM/MD/dm, opened "
+       "exclusively, carries / or /boot or a running database's datadir, or is protected.",
+       {"wipe"},
+       false,
+       block_device_keys(),
+       create_block_device_check},
+      {"hook",
+       "Runs a site executable: guardd protocol (exit 0 pass, 1 veto) or a Nagios plugin.",
+       {},
+       false,
+       hook_keys(),
+       create_hook_check},
   };
   return kTypes;
 }

@@ -1,0 +1,88 @@
+#include "plugins/block_device/block_device_check.h"
+
+#include <climits>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "daemon/config_values.h"
+#include "daemon/wipe_target.h"
+#include "plugins/block_device/device_usage.h"
+
+namespace guardd {
+namespace {
+
+constexpr TypeKey kKeys[] = {
+    {"protected_devices", "",
+     "Devices never to wipe (paths; /dev/disk/by-id/... names survive renumbering)."},
+};
+
+std::string describe(const block::Finding& f) {
+  if (f.kind == "mounted") return fmt::format("{} is mounted on {}", f.device, f.detail);
+  if (f.kind == "root") return fmt::format("{} carries {}", f.device, f.detail);
+  if (f.kind == "swap") return fmt::format("{} is active swap", f.device);
+  if (f.kind == "holder") return fmt::format("{} is held by {}", f.device, f.detail);
+  if (f.kind == "datadir") return fmt::format("{} holds the {}", f.device, f.detail);
+  if (f.kind == "protected") return fmt::format("{} is in protected_devices ({})", f.device, f.detail);
+  return fmt::format("{} {}", f.device, f.detail);
+}
+
+class BlockDeviceCheck final : public Check {
+ public:
+  explicit BlockDeviceCheck(std::vector<std::string> protected_devices)
+      : protected_(std::move(protected_devices)) {}
+
+  CheckAnswer evaluate(const CheckContext& ctx) const override {
+    auto resolved = resolve_wipe_target(ctx.request.target);
+    if (!resolved) return {Outcome::Error, resolved.error(), nullptr};
+    auto target = block::inspect(*resolved);
+    if (!target) return {Outcome::Error, target.error(), nullptr};
+    auto findings = block::find_uses(*target, protected_);
+    nlohmann::json partitions = nlohmann::json::array();
+    for (const auto& p : target->partitions) partitions.push_back(p.path);
+    nlohmann::json facts = {{"target", *ctx.request.target},
+                            {"resolved", *resolved},
+                            {"device", target->device.name},
+                            {"partition", target->is_partition},
+                            {"partitions", partitions},
+                            {"findings", block::findings_to_json(findings)}};
+    std::vector<std::string> uses, unknown;
+    for (const auto& f : findings) (f.kind == "unverifiable" ? unknown : uses).push_back(describe(f));
+    if (!uses.empty()) {
+      // The exclusive-open finding restates what mounts/swap/holders already explain.
+      if (uses.size() > 1)
+        std::erase_if(uses, [](const std::string& u) { return u.find("exclusively") != std::string::npos; });
+      return {Outcome::Veto, fmt::format("{}", fmt::join(uses, "; ")), facts};
+    }
+    if (!unknown.empty()) return {Outcome::Error, fmt::format("{}", fmt::join(unknown, "; ")), facts};
+    return {Outcome::Pass,
+            fmt::format("{} ({}) is not in use", *resolved,
+                        target->partitions.empty()
+                            ? std::string("no partitions")
+                            : fmt::format("{} partitions", target->partitions.size())),
+            facts};
+  }
+
+ private:
+  std::vector<std::string> protected_;
+};
+
+}  // namespace
+
+std::span<const TypeKey> block_device_keys() { return kKeys; }
+
+Result<std::shared_ptr<const Check>> create_block_device_check(const CheckSection& s,
+                                                               const CheckServices&) {
+  std::vector<std::string> devices;
+  if (auto it = s.options.find("protected_devices"); it != s.options.end()) {
+    for (const auto& p : parse_list(it->second.text)) {
+      auto path = parse_absolute_path(p);
+      if (!path)
+        return Error{fmt::format("{}: protected_devices: {}", it->second.where(), path.error())};
+      devices.push_back(*path);
+    }
+  }
+  return std::shared_ptr<const Check>(std::make_shared<BlockDeviceCheck>(std::move(devices)));
+}
+
+}  // namespace guardd

@@ -1,0 +1,53 @@
+// What is using a block device right now: mounts, swap, holders, exclusive openers, and
+// the filesystems guardd must never let go (/, /boot, a running database's datadir).
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "guardd/result.h"
+
+namespace guardd::block {
+
+/// A device node and its identity in the block layer.
+struct Device {
+  std::string name;  // kernel name, e.g. sdb or loop3p1
+  std::string path;  // /dev/NAME
+  dev_t dev = 0;
+};
+
+/// The target and everything a wipe of it would destroy.
+struct Target {
+  Device device;
+  bool is_partition = false;
+  std::optional<Device> disk;      // the whole disk, when the target is a partition
+  std::vector<Device> partitions;  // of a whole disk
+  std::vector<Device> holders;     // device-mapper, LVM, MD, dm-crypt on top, recursively
+
+  /// The device, its partitions and their holders: anything mounted from these is lost.
+  std::vector<Device> affected() const;
+};
+
+/// Looks up a resolved block device path in /sys.
+Result<Target> inspect(const std::string& resolved_path);
+
+/// One reason the device is in use.
+struct Finding {
+  std::string kind;  // mounted, swap, holder, exclusive, root, datadir, protected, unverifiable
+  std::string device;  // which of the affected devices
+  std::string detail;  // mount point, holder name, ...
+};
+
+/// Every use of the target found now. `protected_devices` are paths from config.
+std::vector<Finding> find_uses(const Target& target,
+                               const std::vector<std::string>& protected_devices);
+
+/// Findings as facts.
+nlohmann::json findings_to_json(const std::vector<Finding>& findings);
+
+}  // namespace guardd::block

@@ -1,0 +1,313 @@
+// Site hooks through the real guardd: real scripts and Debian's monitoring plugins.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "support/harness.h"
+
+namespace guardd::test {
+namespace {
+
+using nlohmann::json;
+
+// Writes an executable script (root-owned when run as root, mode 0755) into `dir`.
+std::string script(TempDir& dir, const std::string& name, const std::string& body) {
+  std::string path = dir / name;
+  write_file(path, "#!/bin/sh\n" + body + "\n");
+  chmod(path.c_str(), 0755);
+  return path;
+}
+
+std::string hook_section(const std::string& name, const std::string& exec,
+                         const std::string& extra = "") {
+  return "[check." + name + "]\ntype = hook\nexec = " + exec + "\n" + extra + "\n";
+}
+
+json ask(Guardd& g, const std::vector<std::string>& args, int* exit_code = nullptr) {
+  std::vector<std::string> a = {"check"};
+  a.insert(a.end(), args.begin(), args.end());
+  a.push_back("--json");
+  auto r = g.ctl(a);
+  if (exit_code) *exit_code = r.exit_code;
+  return json::parse(r.out, nullptr, false);
+}
+
+json check_named(const json& reply, const std::string& name) {
+  for (const auto& c : reply["decision"]["checks"])
+    if (c["name"] == name) return c;
+  return nullptr;
+}
+
+TEST(Hook, GuarddProtocolOutcomes) {
+  TempDir hooks;
+  std::string sections =
+      hook_section("pass", script(hooks, "pass", "echo all quiet; exit 0"), "operations = reboot") +
+      hook_section("veto", script(hooks, "veto", "echo backup running since 02:00; echo more; exit 1"),
+                   "operations = poweroff") +
+      hook_section("err", script(hooks, "err", "echo broken >&2; exit 3"), "operations = reinstall") +
+      hook_section("silent", script(hooks, "silent", "exit 1"), "operations = decommission");
+  Guardd g("", sections);
+  ASSERT_TRUE(g.start()) << g.log();
+  int code = -1;
+  auto r = ask(g, {"reboot"}, &code);
+  EXPECT_EQ(code, 0) << r;
+  EXPECT_EQ(check_named(r, "pass")["reason"], "all quiet");
+  r = ask(g, {"poweroff"}, &code);
+  EXPECT_EQ(code, 1);
+  EXPECT_EQ(check_named(r, "veto")["outcome"], "veto");
+  EXPECT_EQ(check_named(r, "veto")["reason"], "backup running since 02:00") << "first line only";
+  r = ask(g, {"reinstall"}, &code);
+  EXPECT_EQ(code, 1);
+  EXPECT_EQ(check_named(r, "err")["outcome"], "error");
+  EXPECT_EQ(check_named(r, "err")["reason"], "hook exited with status 3: broken");
+  r = ask(g, {"decommission"}, &code);
+  EXPECT_EQ(check_named(r, "silent")["outcome"], "veto");
+  EXPECT_EQ(check_named(r, "silent")["reason"], "hook vetoed without giving a reason");
+}
+
+TEST(Hook, EnvironmentAndStdin) {
+  TempDir hooks;
+  std::string out = hooks / "seen";
+  std::string exec = script(hooks, "env", "env | sort > " + out + "; cat > " + out + ".stdin; exit 0");
+  Guardd g("", hook_section("env", exec));
+  ASSERT_TRUE(g.start()) << g.log();
+  int code;
+  ask(g, {"reboot", "--reason", "patching", "--dry-run"}, &code);
+  EXPECT_EQ(code, 0);
+  std::string env = read_file(out);
+  EXPECT_NE(env.find("GUARDD_OPERATION=reboot\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("GUARDD_REASON=patching\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("GUARDD_CALLER_UID=" + std::to_string(getuid()) + "\n"), std::string::npos);
+  EXPECT_NE(env.find("GUARDD_DECISION_DRY_RUN=1\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("GUARDD_TARGET=\n"), std::string::npos) << env;
+  EXPECT_EQ(env.find("GUARDD_SOCKET"), std::string::npos) << "nothing of guardd's own environment";
+  auto request = json::parse(read_file(out + ".stdin"), nullptr, false);
+  EXPECT_EQ(request["operation"], "reboot");
+  EXPECT_EQ(request["reason"], "patching");
+  EXPECT_EQ(request["dry_run"], true);
+}
+
+TEST(Hook, HugeOutputIsTruncatedAndIgnoringStdinIsFine) {
+  TempDir hooks;
+  // 1 MiB on stdout, never reading stdin.
+  std::string exec = script(hooks, "flood", "head -c 1048576 /dev/zero | tr '\\\\0' x; exit 0");
+  Guardd g("", hook_section("flood", exec, "timeout = 5s"));
+  ASSERT_TRUE(g.start()) << g.log();
+  int code;
+  auto start = Clock::now();
+  auto r = ask(g, {"reboot"}, &code);
+  EXPECT_EQ(code, 0) << r;
+  EXPECT_LT(Clock::now() - start, 3000ms);
+  EXPECT_EQ(check_named(r, "flood")["facts"]["truncated"], true);
+}
+
+TEST(Hook, HangingHookIsKilledAtTheTimeout) {
+  TempDir hooks;
+  std::string exec = script(hooks, "hang", "exec sleep 100");
+  Guardd g("", hook_section("hang", exec, "timeout = 500ms"));
+  ASSERT_TRUE(g.start()) << g.log();
+  int code;
+  auto start = Clock::now();
+  auto r = ask(g, {"reboot"}, &code);
+  auto took = Clock::now() - start;
+  EXPECT_EQ(code, 1);
+  EXPECT_EQ(check_named(r, "hang")["outcome"], "error");
+  EXPECT_LT(took, 750ms) << "timeout plus 250ms";
+  // The hook itself is gone too.
+  EXPECT_TRUE(wait_until([&] {
+    return run_process({"/usr/bin/pgrep", "-f", "^sleep 100$"}).exit_code == 1;
+  }));
+}
+
+TEST(Hook, BackgroundChildDoesNotHoldTheDecisionAndIsKilled) {
+  TempDir hooks;
+  std::string exec = script(hooks, "forker", "sleep 101 & echo forked; exit 0");
+  Guardd g("", hook_section("forker", exec, "timeout = 5s"));
+  ASSERT_TRUE(g.start()) << g.log();
+  int code;
+  auto start = Clock::now();
+  auto r = ask(g, {"reboot"}, &code);
+  EXPECT_EQ(code, 0) << r;
+  EXPECT_LT(Clock::now() - start, 1000ms) << "did not wait for the background child";
+  EXPECT_EQ(check_named(r, "forker")["reason"], "forked");
+  EXPECT_TRUE(wait_until([&] {
+    return run_process({"/usr/bin/pgrep", "-f", "^sleep 101$"}).exit_code == 1;
+  })) << "the background child was left running";
+}
+
+TEST(Hook, UnsafeProgramsAreErrors) {
+  TempDir hooks;
+  std::string writable = script(hooks, "writable", "exit 0");
+  chmod(writable.c_str(), 0775);
+  std::string relative_dir = hooks / "open";
+  std::filesystem::create_directories(relative_dir);
+  chmod(relative_dir.c_str(), 0777);
+  std::string in_open_dir = relative_dir + "/hook";
+  write_file(in_open_dir, "#!/bin/sh\nexit 0\n");
+  chmod(in_open_dir.c_str(), 0755);
+  Guardd g("", hook_section("writable", writable, "operations = reboot") +
+                   hook_section("opendir", in_open_dir, "operations = poweroff") +
+                   hook_section("missing", hooks / "nope", "operations = reinstall"));
+  ASSERT_TRUE(g.start()) << g.log();
+  int code;
+  auto r = ask(g, {"reboot"}, &code);
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(check_named(r, "writable")["reason"].get<std::string>().find("group- or world-writable"),
+            std::string::npos)
+      << r;
+  r = ask(g, {"poweroff"}, &code);
+  EXPECT_NE(check_named(r, "opendir")["reason"].get<std::string>().find("hook directory"), std::string::npos)
+      << r;
+  r = ask(g, {"reinstall"}, &code);
+  EXPECT_EQ(check_named(r, "missing")["outcome"], "error");
+}
+
+TEST(RootHook, NotRootOwnedIsAnError) {
+  if (!is_root()) GTEST_SKIP() << "needs root to own files as another user";
+  TempDir hooks;
+  std::string exec = script(hooks, "theirs", "exit 0");
+  ASSERT_EQ(chown(exec.c_str(), 65534, 65534), 0);
+  Guardd g("", hook_section("theirs", exec));
+  ASSERT_TRUE(g.start()) << g.log();
+  int code;
+  auto r = ask(g, {"reboot"}, &code);
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(check_named(r, "theirs")["reason"].get<std::string>().find("not owned by root"), std::string::npos);
+}
+
+TEST(Hook, TwentyHooksRunConcurrentlyWithinOneDeadline) {
+  TempDir hooks;
+  std::string sections;
+  for (int i = 0; i < 20; ++i)
+    sections += hook_section("h" + std::to_string(i),
+                             script(hooks, "h" + std::to_string(i), "sleep 0.4; echo ok " + std::to_string(i)),
+                             "timeout = 3s");
+  Guardd g("decision_timeout = 3s\n", sections);
+  ASSERT_TRUE(g.start()) << g.log();
+  int code;
+  auto start = Clock::now();
+  auto r = ask(g, {"reboot"}, &code);
+  EXPECT_EQ(code, 0) << r;
+  EXPECT_EQ(r["decision"]["checks"].size(), 21u);
+  EXPECT_LT(Clock::now() - start, 2500ms) << "20 x 0.4s hooks did not run concurrently";
+}
+
+// A process with a unique name for check_procs to count.
+pid_t spawn_named(TempDir& dir, const std::string& name) {
+  std::string path = dir / name;
+  std::filesystem::copy_file("/bin/sleep", path);
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(path.c_str(), name.c_str(), "300", nullptr);
+    _exit(127);
+  }
+  return pid;
+}
+
+TEST(Hook, NagiosCheckProcs) {
+  TempDir dir;
+  const std::string plugin = "/usr/lib/nagios/plugins/check_procs";
+  ASSERT_TRUE(std::filesystem::exists(plugin)) << "monitoring-plugins-basic is not installed";
+  Guardd g("", hook_section("procs", plugin, "protocol = nagios\nargs = -c 0 -C gdtest-nagios"));
+  ASSERT_TRUE(g.start()) << g.log();
+  int code;
+  auto ok = ask(g, {"reboot"}, &code);
+  EXPECT_EQ(code, 0) << ok;
+  pid_t p = spawn_named(dir, "gdtest-nagios");
+  ASSERT_TRUE(wait_until([&] { return read_file("/proc/" + std::to_string(p) + "/comm") == "gdtest-nagios\n"; }));
+  auto crit = ask(g, {"reboot"}, &code);
+  EXPECT_EQ(code, 1) << crit;
+  auto c = check_named(crit, "procs");
+  EXPECT_EQ(c["outcome"], "veto");
+  EXPECT_NE(c["reason"].get<std::string>().find("CRITICAL"), std::string::npos) << c;
+  EXPECT_EQ(c["reason"].get<std::string>().find('|'), std::string::npos) << "perfdata stripped";
+  kill(p, SIGKILL);
+  int st;
+  waitpid(p, &st, 0);
+}
+
+TEST(Hook, NagiosCheckTcpOpenAndClosedPorts) {
+  int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(listener, 16), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  int open_port = ntohs(addr.sin_port);
+  int closed = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in caddr = addr;
+  caddr.sin_port = 0;
+  bind(closed, reinterpret_cast<sockaddr*>(&caddr), sizeof(caddr));
+  len = sizeof(caddr);
+  getsockname(closed, reinterpret_cast<sockaddr*>(&caddr), &len);
+  int closed_port = ntohs(caddr.sin_port);  // bound but not listening: refused
+  const std::string plugin = "/usr/lib/nagios/plugins/check_tcp";
+  Guardd g("", hook_section("open", plugin,
+                            "protocol = nagios\noperations = reboot\nargs = -H 127.0.0.1 -p " +
+                                std::to_string(open_port)) +
+                   hook_section("closed", plugin,
+                                "protocol = nagios\noperations = poweroff\nargs = -H 127.0.0.1 -p " +
+                                    std::to_string(closed_port)));
+  ASSERT_TRUE(g.start()) << g.log();
+  int code;
+  auto up = ask(g, {"reboot"}, &code);
+  EXPECT_EQ(code, 0) << up;
+  EXPECT_NE(check_named(up, "open")["reason"].get<std::string>().find("TCP OK"), std::string::npos) << up;
+  auto down = ask(g, {"poweroff"}, &code);
+  EXPECT_EQ(code, 1) << down;
+  EXPECT_EQ(check_named(down, "closed")["outcome"], "veto");
+  close(listener);
+  close(closed);
+}
+
+TEST(Hook, ShippedExamplesWork) {
+  TempDir dir;
+  for (const char* name : {"backup-running", "users-logged-in"}) {
+    std::filesystem::copy_file(source_dir() + "/etc/hooks.d/" + name, dir / name);
+    chmod((dir / name).c_str(), 0755);
+  }
+  Guardd g("", hook_section("backup", dir / "backup-running", "operations = reinstall") +
+                   hook_section("users", dir / "users-logged-in", "operations = reboot"));
+  ASSERT_TRUE(g.start()) << g.log();
+  int code;
+  auto quiet = ask(g, {"reinstall"}, &code);
+  EXPECT_EQ(check_named(quiet, "backup")["outcome"], "pass") << quiet;
+  pid_t p = spawn_named(dir, "mariabackup");
+  ASSERT_TRUE(wait_until([&] { return read_file("/proc/" + std::to_string(p) + "/comm") == "mariabackup\n"; }));
+  auto busy = ask(g, {"reinstall"}, &code);
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(check_named(busy, "backup")["reason"].get<std::string>().find("mariabackup running"),
+            std::string::npos)
+      << busy;
+  kill(p, SIGKILL);
+  int st;
+  waitpid(p, &st, 0);
+  auto users = ask(g, {"reboot"}, &code);
+  EXPECT_NE(check_named(users, "users")["outcome"], "error") << users;
+}
+
+TEST(Hook, ConfigErrors) {
+  TempDir dir;
+  write_file(dir / "a.conf", "[check.h]\ntype = hook\n");
+  auto r = run_process({guardd_binary(), "--check-config", "--config", dir / "a.conf"});
+  EXPECT_EQ(r.exit_code, 78);
+  EXPECT_NE(r.err.find(dir / "a.conf:1: [check.h] needs 'exec'"), std::string::npos) << r.err;
+  write_file(dir / "b.conf", "[check.h]\ntype = hook\nexec = /bin/true\nwarning = pass\n");
+  r = run_process({guardd_binary(), "--check-config", "--config", dir / "b.conf"});
+  EXPECT_NE(r.err.find(dir / "b.conf:4: warning applies to protocol = nagios only"), std::string::npos)
+      << r.err;
+  write_file(dir / "c.conf", "[check.h]\ntype = hook\nexec = bin/true\n");
+  r = run_process({guardd_binary(), "--check-config", "--config", dir / "c.conf"});
+  EXPECT_NE(r.err.find(dir / "c.conf:3: exec:"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace guardd::test
