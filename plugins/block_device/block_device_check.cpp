@@ -23,7 +23,8 @@ std::string describe(const block::Finding& f) {
   if (f.kind == "swap") return fmt::format("{} is active swap", f.device);
   if (f.kind == "holder") return fmt::format("{} is held by {}", f.device, f.detail);
   if (f.kind == "datadir") return fmt::format("{} holds the {}", f.device, f.detail);
-  if (f.kind == "protected") return fmt::format("{} is in protected_devices ({})", f.device, f.detail);
+  if (f.kind == "protected")
+    return fmt::format("{} is in protected_devices ({})", f.device, f.detail);
   return fmt::format("{} {}", f.device, f.detail);
 }
 
@@ -40,21 +41,22 @@ class BlockDeviceCheck final : public Check {
     auto findings = block::find_uses(*target, protected_);
     nlohmann::json partitions = nlohmann::json::array();
     for (const auto& p : target->partitions) partitions.push_back(p.path);
-    nlohmann::json facts = {{"target", *ctx.request.target},
-                            {"resolved", *resolved},
-                            {"device", target->device.name},
-                            {"partition", target->is_partition},
-                            {"partitions", partitions},
-                            {"findings", block::findings_to_json(findings)}};
+    nlohmann::json facts = {
+        {"target", *ctx.request.target}, {"resolved", *resolved},
+        {"device", target->device.name}, {"partition", target->is_partition},
+        {"partitions", partitions},      {"findings", block::findings_to_json(findings)}};
     std::vector<std::string> uses, unknown;
-    for (const auto& f : findings) (f.kind == "unverifiable" ? unknown : uses).push_back(describe(f));
+    for (const auto& f : findings)
+      (f.kind == "unverifiable" ? unknown : uses).push_back(describe(f));
     if (!uses.empty()) {
       // The exclusive-open finding restates what mounts/swap/holders already explain.
       if (uses.size() > 1)
-        std::erase_if(uses, [](const std::string& u) { return u.find("exclusively") != std::string::npos; });
+        std::erase_if(
+            uses, [](const std::string& u) { return u.find("exclusively") != std::string::npos; });
       return {Outcome::Veto, fmt::format("{}", fmt::join(uses, "; ")), facts};
     }
-    if (!unknown.empty()) return {Outcome::Error, fmt::format("{}", fmt::join(unknown, "; ")), facts};
+    if (!unknown.empty())
+      return {Outcome::Error, fmt::format("{}", fmt::join(unknown, "; ")), facts};
     return {Outcome::Pass,
             fmt::format("{} ({}) is not in use", *resolved,
                         target->partitions.empty()
@@ -69,7 +71,9 @@ class BlockDeviceCheck final : public Check {
 
 }  // namespace
 
-std::span<const TypeKey> block_device_keys() { return kKeys; }
+std::span<const TypeKey> block_device_keys() {
+  return kKeys;
+}
 
 Result<std::shared_ptr<const Check>> create_block_device_check(const CheckSection& s,
                                                                const CheckServices&) {

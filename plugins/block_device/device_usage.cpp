@@ -37,7 +37,9 @@ std::optional<dev_t> parse_dev(const std::string& text) {
   return makedev(maj, min);
 }
 
-std::string dev_text(dev_t d) { return fmt::format("{}:{}", major(d), minor(d)); }
+std::string dev_text(dev_t d) {
+  return fmt::format("{}:{}", major(d), minor(d));
+}
 
 std::optional<Device> device_by_name(const std::string& name) {
   auto dev = parse_dev(read_line("/sys/class/block/" + name + "/dev"));
@@ -150,9 +152,11 @@ std::vector<Finding> find_uses(const Target& target,
   for (const auto& p : protected_devices) {
     char resolved[PATH_MAX];
     struct stat st {};
-    if (realpath(p.c_str(), resolved) == nullptr || stat(resolved, &st) != 0 || !S_ISBLK(st.st_mode))
+    if (realpath(p.c_str(), resolved) == nullptr || stat(resolved, &st) != 0 ||
+        !S_ISBLK(st.st_mode))
       continue;
-    if (const Device* d = which(st.st_rdev)) found.push_back({"protected", d->path, p});
+    if (const Device* d = which(st.st_rdev))
+      found.push_back({"protected", d->path, p});
     else if (target.disk && target.disk->dev == st.st_rdev)  // a partition of a protected disk
       found.push_back({"protected", target.disk->path, p});
   }

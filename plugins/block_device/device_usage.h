@@ -38,7 +38,7 @@ Result<Target> inspect(const std::string& resolved_path);
 
 /// One reason the device is in use.
 struct Finding {
-  std::string kind;  // mounted, swap, holder, exclusive, root, datadir, protected, unverifiable
+  std::string kind;    // mounted, swap, holder, exclusive, root, datadir, protected, unverifiable
   std::string device;  // which of the affected devices
   std::string detail;  // mount point, holder name, ...
 };

@@ -67,10 +67,11 @@ class HookCheck final : public Check {
     auto run = hook::run_hook(argv_, env, request.dump() + "\n", ctx.deadline);
     if (!run) return {Outcome::Error, run.error(), {{"exec", argv_[0]}}};
     CheckAnswer answer = hook::interpret(*run, protocol_, warning_);
-    nlohmann::json facts = {{"exec", argv_[0]},
-                            {"exit_code", run->exit_code ? nlohmann::json(*run->exit_code) : nullptr},
-                            {"stdout", first_line(run->out)},
-                            {"truncated", run->truncated}};
+    nlohmann::json facts = {
+        {"exec", argv_[0]},
+        {"exit_code", run->exit_code ? nlohmann::json(*run->exit_code) : nullptr},
+        {"stdout", first_line(run->out)},
+        {"truncated", run->truncated}};
     if (run->signal) facts["signal"] = *run->signal;
     if (!run->err.empty()) facts["stderr"] = first_line(run->err);
     answer.facts = facts;
@@ -91,8 +92,8 @@ namespace hook {
 CheckAnswer interpret(const HookRun& run, Protocol protocol, WarningMeans warning) {
   if (run.timed_out) return {Outcome::Error, "hook timed out and was killed", nullptr};
   if (run.signal)
-    return {Outcome::Error, fmt::format("hook killed by signal {} ({})", *run.signal,
-                                        strsignal(*run.signal)),
+    return {Outcome::Error,
+            fmt::format("hook killed by signal {} ({})", *run.signal, strsignal(*run.signal)),
             nullptr};
   int code = run.exit_code.value_or(-1);
   if (protocol == Protocol::Guardd) {
@@ -122,7 +123,9 @@ CheckAnswer interpret(const HookRun& run, Protocol protocol, WarningMeans warnin
 
 }  // namespace hook
 
-std::span<const TypeKey> hook_keys() { return kHookKeys; }
+std::span<const TypeKey> hook_keys() {
+  return kHookKeys;
+}
 
 Result<std::shared_ptr<const Check>> create_hook_check(const CheckSection& s,
                                                        const CheckServices&) {
@@ -132,7 +135,8 @@ Result<std::shared_ptr<const Check>> create_hook_check(const CheckSection& s,
   };
   const ConfigValue* exec = get("exec");
   if (exec == nullptr)
-    return Error{fmt::format("{}: [check.{}] needs 'exec' (the program to run)", s.where(), s.name)};
+    return Error{
+        fmt::format("{}: [check.{}] needs 'exec' (the program to run)", s.where(), s.name)};
   auto path = parse_absolute_path(exec->text);
   if (!path) return Error{fmt::format("{}: exec: {}", exec->where(), path.error())};
   std::vector<std::string> argv = {*path};
@@ -142,7 +146,8 @@ Result<std::shared_ptr<const Check>> create_hook_check(const CheckSection& s,
   }
   Protocol protocol = Protocol::Guardd;
   if (const ConfigValue* p = get("protocol")) {
-    if (p->text == "nagios") protocol = Protocol::Nagios;
+    if (p->text == "nagios")
+      protocol = Protocol::Nagios;
     else if (p->text != "guardd")
       return Error{fmt::format("{}: protocol: '{}' is not guardd or nagios", p->where(), p->text)};
   }
@@ -150,7 +155,8 @@ Result<std::shared_ptr<const Check>> create_hook_check(const CheckSection& s,
   if (const ConfigValue* w = get("warning")) {
     if (protocol != Protocol::Nagios)
       return Error{fmt::format("{}: warning applies to protocol = nagios only", w->where())};
-    if (w->text == "pass") warning = WarningMeans::Pass;
+    if (w->text == "pass")
+      warning = WarningMeans::Pass;
     else if (w->text != "veto")
       return Error{fmt::format("{}: warning: '{}' is not veto or pass", w->where(), w->text)};
   }

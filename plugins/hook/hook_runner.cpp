@@ -61,7 +61,8 @@ Status check_hook_program(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0)
     return Error{fmt::format("hook program {}: {}", path, std::strerror(errno))};
-  if (!S_ISREG(st.st_mode)) return Error{fmt::format("hook program {} is not a regular file", path)};
+  if (!S_ISREG(st.st_mode))
+    return Error{fmt::format("hook program {} is not a regular file", path)};
   if (!(st.st_mode & S_IXUSR)) return Error{fmt::format("hook program {} is not executable", path)};
   Status own = check_not_writable_by_others(path, st, "hook program");
   if (!own) return own;
@@ -103,8 +104,8 @@ Result<HookRun> run_hook(const std::vector<std::string>& argv,
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> args, envp;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -123,7 +124,8 @@ Result<HookRun> run_hook(const std::vector<std::string>& argv,
   close(child.err);
   child.in = child.out = child.err = -1;
 
-  for (int fd : {parent.in, parent.out, parent.err}) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  for (int fd : {parent.in, parent.out, parent.err})
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   HookRun run;
   std::size_t written = 0;
   if (input.empty()) {
@@ -181,8 +183,10 @@ Result<HookRun> run_hook(const std::vector<std::string>& argv,
     run.timed_out = true;
     return run;
   }
-  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) run.signal = WTERMSIG(status);
+  if (WIFEXITED(status))
+    run.exit_code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    run.signal = WTERMSIG(status);
   return run;
 }
 

@@ -263,6 +263,6 @@ int main(int argc, char** argv) {
   auto opts = guardd::parse_options(argc, argv);
   if (opts.check_config) return guardd::check_config(opts.config_path);
   guardd::setup_logging();
-  umask(027);
+  umask(077);  // the audit log is root's; guardctl is how others read it
   return guardd::run(opts);
 }

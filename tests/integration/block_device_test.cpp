@@ -64,7 +64,8 @@ TEST_F(RootBlockDevice, MountedDeviceIsRefused) {
   auto a = wipe(loop.path());
   EXPECT_EQ(a.code, 1);
   EXPECT_EQ(a.check["outcome"], "veto");
-  EXPECT_NE(a.check["reason"].get<std::string>().find("mounted on " + point), std::string::npos) << a.check;
+  EXPECT_NE(a.check["reason"].get<std::string>().find("mounted on " + point), std::string::npos)
+      << a.check;
 }
 
 TEST_F(RootBlockDevice, MountedPartitionRefusesTheWholeDisk) {
@@ -75,8 +76,9 @@ TEST_F(RootBlockDevice, MountedPartitionRefusesTheWholeDisk) {
   daemon();
   auto disk = wipe(loop.path());
   EXPECT_EQ(disk.code, 1) << disk.reply;
-  EXPECT_NE(disk.check["reason"].get<std::string>().find(loop.partition(2) + " is mounted on " + point),
-            std::string::npos)
+  EXPECT_NE(
+      disk.check["reason"].get<std::string>().find(loop.partition(2) + " is mounted on " + point),
+      std::string::npos)
       << disk.check;
   EXPECT_EQ(disk.check["facts"]["partitions"].size(), 2u);
   EXPECT_EQ(wipe(loop.partition(1)).code, 0) << "the unused partition may go";
@@ -90,7 +92,8 @@ TEST_F(RootBlockDevice, ActiveSwapIsRefused) {
   daemon();
   auto a = wipe(loop.path());
   EXPECT_EQ(a.code, 1);
-  EXPECT_NE(a.check["reason"].get<std::string>().find("is active swap"), std::string::npos) << a.check;
+  EXPECT_NE(a.check["reason"].get<std::string>().find("is active swap"), std::string::npos)
+      << a.check;
 }
 
 TEST_F(RootBlockDevice, ExclusiveOpenerIsRefused) {
@@ -101,7 +104,8 @@ TEST_F(RootBlockDevice, ExclusiveOpenerIsRefused) {
   daemon();
   auto a = wipe(loop.path());
   EXPECT_EQ(a.code, 1);
-  EXPECT_NE(a.check["reason"].get<std::string>().find("cannot be opened exclusively"), std::string::npos)
+  EXPECT_NE(a.check["reason"].get<std::string>().find("cannot be opened exclusively"),
+            std::string::npos)
       << a.check;
   close(fd);
   EXPECT_EQ(wipe(loop.path()).code, 0);
@@ -137,8 +141,10 @@ TEST_F(RootBlockDevice, RootFilesystemDeviceIsRefused) {
   // Whatever carries / here: found from mountinfo, never from a name.
   struct stat st {};
   ASSERT_EQ(stat("/", &st), 0);
-  std::string link = "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
-  if (!std::filesystem::exists(link)) GTEST_SKIP() << "/ is not on a block device here (" << link << ")";
+  std::string link =
+      "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+  if (!std::filesystem::exists(link))
+    GTEST_SKIP() << "/ is not on a block device here (" << link << ")";
   std::string node = "/dev/" + std::filesystem::canonical(link).filename().string();
   if (!std::filesystem::exists(node)) GTEST_SKIP() << node << " has no device node here";
   auto a = wipe(node);
@@ -150,8 +156,9 @@ TEST_F(RootBlockDevice, BadTargetsAreInvalid) {
   daemon();
   TempDir dir;
   write_file(dir / "file", "x");
-  for (const std::string& t : {std::string(""), std::string("loop0"), std::string("/dev/loop*"),
-                               std::string("/dev/null"), dir / "file", dir.path(), dir / "absent"}) {
+  for (const std::string& t :
+       {std::string(""), std::string("loop0"), std::string("/dev/loop*"), std::string("/dev/null"),
+        dir / "file", dir.path(), dir / "absent"}) {
     auto r = g_->ctl({"check", "wipe", "--target", t});
     EXPECT_EQ(r.exit_code, 2) << "'" << t << "': " << r.err;
   }
@@ -177,7 +184,8 @@ TEST_F(RootBlockDevice, DeviceMapperHolderIsRefused) {
   auto a = wipe(loop.path());
   run_process({"/usr/sbin/dmsetup", "remove", name});
   EXPECT_EQ(a.code, 1);
-  EXPECT_NE(a.check["reason"].get<std::string>().find("is held by dm-"), std::string::npos) << a.check;
+  EXPECT_NE(a.check["reason"].get<std::string>().find("is held by dm-"), std::string::npos)
+      << a.check;
 }
 
 }  // namespace

@@ -48,9 +48,11 @@ TEST(Hook, GuarddProtocolOutcomes) {
   TempDir hooks;
   std::string sections =
       hook_section("pass", script(hooks, "pass", "echo all quiet; exit 0"), "operations = reboot") +
-      hook_section("veto", script(hooks, "veto", "echo backup running since 02:00; echo more; exit 1"),
+      hook_section("veto",
+                   script(hooks, "veto", "echo backup running since 02:00; echo more; exit 1"),
                    "operations = poweroff") +
-      hook_section("err", script(hooks, "err", "echo broken >&2; exit 3"), "operations = reinstall") +
+      hook_section("err", script(hooks, "err", "echo broken >&2; exit 3"),
+                   "operations = reinstall") +
       hook_section("silent", script(hooks, "silent", "exit 1"), "operations = decommission");
   Guardd g("", sections);
   ASSERT_TRUE(g.start()) << g.log();
@@ -74,7 +76,8 @@ TEST(Hook, GuarddProtocolOutcomes) {
 TEST(Hook, EnvironmentAndStdin) {
   TempDir hooks;
   std::string out = hooks / "seen";
-  std::string exec = script(hooks, "env", "env | sort > " + out + "; cat > " + out + ".stdin; exit 0");
+  std::string exec =
+      script(hooks, "env", "env | sort > " + out + "; cat > " + out + ".stdin; exit 0");
   Guardd g("", hook_section("env", exec));
   ASSERT_TRUE(g.start()) << g.log();
   int code;
@@ -158,11 +161,13 @@ TEST(Hook, UnsafeProgramsAreErrors) {
   int code;
   auto r = ask(g, {"reboot"}, &code);
   EXPECT_EQ(code, 1);
-  EXPECT_NE(check_named(r, "writable")["reason"].get<std::string>().find("group- or world-writable"),
-            std::string::npos)
+  EXPECT_NE(
+      check_named(r, "writable")["reason"].get<std::string>().find("group- or world-writable"),
+      std::string::npos)
       << r;
   r = ask(g, {"poweroff"}, &code);
-  EXPECT_NE(check_named(r, "opendir")["reason"].get<std::string>().find("hook directory"), std::string::npos)
+  EXPECT_NE(check_named(r, "opendir")["reason"].get<std::string>().find("hook directory"),
+            std::string::npos)
       << r;
   r = ask(g, {"reinstall"}, &code);
   EXPECT_EQ(check_named(r, "missing")["outcome"], "error");
@@ -178,16 +183,18 @@ TEST(RootHook, NotRootOwnedIsAnError) {
   int code;
   auto r = ask(g, {"reboot"}, &code);
   EXPECT_EQ(code, 1);
-  EXPECT_NE(check_named(r, "theirs")["reason"].get<std::string>().find("not owned by root"), std::string::npos);
+  EXPECT_NE(check_named(r, "theirs")["reason"].get<std::string>().find("not owned by root"),
+            std::string::npos);
 }
 
 TEST(Hook, TwentyHooksRunConcurrentlyWithinOneDeadline) {
   TempDir hooks;
   std::string sections;
   for (int i = 0; i < 20; ++i)
-    sections += hook_section("h" + std::to_string(i),
-                             script(hooks, "h" + std::to_string(i), "sleep 0.4; echo ok " + std::to_string(i)),
-                             "timeout = 3s");
+    sections += hook_section(
+        "h" + std::to_string(i),
+        script(hooks, "h" + std::to_string(i), "sleep 0.4; echo ok " + std::to_string(i)),
+        "timeout = 3s");
   Guardd g("decision_timeout = 3s\n", sections);
   ASSERT_TRUE(g.start()) << g.log();
   int code;
@@ -220,7 +227,8 @@ TEST(Hook, NagiosCheckProcs) {
   auto ok = ask(g, {"reboot"}, &code);
   EXPECT_EQ(code, 0) << ok;
   pid_t p = spawn_named(dir, "gdtest-nagios");
-  ASSERT_TRUE(wait_until([&] { return read_file("/proc/" + std::to_string(p) + "/comm") == "gdtest-nagios\n"; }));
+  ASSERT_TRUE(wait_until(
+      [&] { return read_file("/proc/" + std::to_string(p) + "/comm") == "gdtest-nagios\n"; }));
   auto crit = ask(g, {"reboot"}, &code);
   EXPECT_EQ(code, 1) << crit;
   auto c = check_named(crit, "procs");
@@ -250,17 +258,19 @@ TEST(Hook, NagiosCheckTcpOpenAndClosedPorts) {
   getsockname(closed, reinterpret_cast<sockaddr*>(&caddr), &len);
   int closed_port = ntohs(caddr.sin_port);  // bound but not listening: refused
   const std::string plugin = "/usr/lib/nagios/plugins/check_tcp";
-  Guardd g("", hook_section("open", plugin,
-                            "protocol = nagios\noperations = reboot\nargs = -H 127.0.0.1 -p " +
-                                std::to_string(open_port)) +
-                   hook_section("closed", plugin,
-                                "protocol = nagios\noperations = poweroff\nargs = -H 127.0.0.1 -p " +
-                                    std::to_string(closed_port)));
+  Guardd g("",
+           hook_section("open", plugin,
+                        "protocol = nagios\noperations = reboot\nargs = -H 127.0.0.1 -p " +
+                            std::to_string(open_port)) +
+               hook_section("closed", plugin,
+                            "protocol = nagios\noperations = poweroff\nargs = -H 127.0.0.1 -p " +
+                                std::to_string(closed_port)));
   ASSERT_TRUE(g.start()) << g.log();
   int code;
   auto up = ask(g, {"reboot"}, &code);
   EXPECT_EQ(code, 0) << up;
-  EXPECT_NE(check_named(up, "open")["reason"].get<std::string>().find("TCP OK"), std::string::npos) << up;
+  EXPECT_NE(check_named(up, "open")["reason"].get<std::string>().find("TCP OK"), std::string::npos)
+      << up;
   auto down = ask(g, {"poweroff"}, &code);
   EXPECT_EQ(code, 1) << down;
   EXPECT_EQ(check_named(down, "closed")["outcome"], "veto");
@@ -281,7 +291,8 @@ TEST(Hook, ShippedExamplesWork) {
   auto quiet = ask(g, {"reinstall"}, &code);
   EXPECT_EQ(check_named(quiet, "backup")["outcome"], "pass") << quiet;
   pid_t p = spawn_named(dir, "mariabackup");
-  ASSERT_TRUE(wait_until([&] { return read_file("/proc/" + std::to_string(p) + "/comm") == "mariabackup\n"; }));
+  ASSERT_TRUE(wait_until(
+      [&] { return read_file("/proc/" + std::to_string(p) + "/comm") == "mariabackup\n"; }));
   auto busy = ask(g, {"reinstall"}, &code);
   EXPECT_EQ(code, 1);
   EXPECT_NE(check_named(busy, "backup")["reason"].get<std::string>().find("mariabackup running"),
@@ -302,7 +313,8 @@ TEST(Hook, ConfigErrors) {
   EXPECT_NE(r.err.find(dir / "a.conf:1: [check.h] needs 'exec'"), std::string::npos) << r.err;
   write_file(dir / "b.conf", "[check.h]\ntype = hook\nexec = /bin/true\nwarning = pass\n");
   r = run_process({guardd_binary(), "--check-config", "--config", dir / "b.conf"});
-  EXPECT_NE(r.err.find(dir / "b.conf:4: warning applies to protocol = nagios only"), std::string::npos)
+  EXPECT_NE(r.err.find(dir / "b.conf:4: warning applies to protocol = nagios only"),
+            std::string::npos)
       << r.err;
   write_file(dir / "c.conf", "[check.h]\ntype = hook\nexec = bin/true\n");
   r = run_process({guardd_binary(), "--check-config", "--config", dir / "c.conf"});

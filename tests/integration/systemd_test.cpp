@@ -172,7 +172,7 @@ TEST(Systemd, UnitSecurityExposureIsLow) {
   auto pos = r.out.find("Overall exposure level for guardd.service: ");
   ASSERT_NE(pos, std::string::npos) << r.out;
   double score = std::stod(r.out.substr(pos + 43));
-  EXPECT_LE(score, 3.0) << r.out;
+  EXPECT_LE(score, 2.5) << r.out;
 }
 
 }  // namespace

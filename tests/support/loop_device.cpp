@@ -20,7 +20,8 @@ LoopDevice::LoopDevice(int megabytes, int partitions) {
     for (int i = 0; i < partitions; ++i)
       layout += "size=" + std::to_string((megabytes - 2) / partitions) + "MiB\n";
     write_file(dir_ / "layout", layout);
-    auto r = run_process({"/bin/sh", "-c", "/usr/sbin/sfdisk -q '" + image + "' < '" + (dir_ / "layout") + "'"});
+    auto r = run_process(
+        {"/bin/sh", "-c", "/usr/sbin/sfdisk -q '" + image + "' < '" + (dir_ / "layout") + "'"});
     if (r.exit_code != 0) {
       error_ = "sfdisk: " + r.err;
       return;

@@ -15,7 +15,8 @@ HookRun exited(int code, std::string out = "", std::string err = "") {
 }
 
 TEST(HookInterpret, GuarddProtocol) {
-  EXPECT_EQ(interpret(exited(0, "fine\n"), Protocol::Guardd, WarningMeans::Veto).outcome, Outcome::Pass);
+  EXPECT_EQ(interpret(exited(0, "fine\n"), Protocol::Guardd, WarningMeans::Veto).outcome,
+            Outcome::Pass);
   auto veto = interpret(exited(1, "backup running\nmore\n"), Protocol::Guardd, WarningMeans::Veto);
   EXPECT_EQ(veto.outcome, Outcome::Veto);
   EXPECT_EQ(veto.reason, "backup running");
@@ -25,18 +26,22 @@ TEST(HookInterpret, GuarddProtocol) {
 }
 
 TEST(HookInterpret, NagiosProtocol) {
-  auto ok = interpret(exited(0, "TCP OK - 0.001 second response time|time=0.001s\n"), Protocol::Nagios,
-                      WarningMeans::Veto);
+  auto ok = interpret(exited(0, "TCP OK - 0.001 second response time|time=0.001s\n"),
+                      Protocol::Nagios, WarningMeans::Veto);
   EXPECT_EQ(ok.outcome, Outcome::Pass);
   EXPECT_EQ(ok.reason, "TCP OK - 0.001 second response time");
-  EXPECT_EQ(interpret(exited(1, "WARN"), Protocol::Nagios, WarningMeans::Veto).outcome, Outcome::Veto);
-  EXPECT_EQ(interpret(exited(1, "WARN"), Protocol::Nagios, WarningMeans::Pass).outcome, Outcome::Pass);
-  EXPECT_EQ(interpret(exited(2, "CRIT"), Protocol::Nagios, WarningMeans::Pass).outcome, Outcome::Veto);
+  EXPECT_EQ(interpret(exited(1, "WARN"), Protocol::Nagios, WarningMeans::Veto).outcome,
+            Outcome::Veto);
+  EXPECT_EQ(interpret(exited(1, "WARN"), Protocol::Nagios, WarningMeans::Pass).outcome,
+            Outcome::Pass);
+  EXPECT_EQ(interpret(exited(2, "CRIT"), Protocol::Nagios, WarningMeans::Pass).outcome,
+            Outcome::Veto);
   auto unknown = interpret(exited(3, "UNKNOWN - bad args"), Protocol::Nagios, WarningMeans::Veto);
   EXPECT_EQ(unknown.outcome, Outcome::Error);
   EXPECT_EQ(interpret(exited(7, ""), Protocol::Nagios, WarningMeans::Veto).outcome, Outcome::Error);
-  EXPECT_NE(interpret(exited(2, ""), Protocol::Nagios, WarningMeans::Veto).reason.find("printed nothing"),
-            std::string::npos);
+  EXPECT_NE(
+      interpret(exited(2, ""), Protocol::Nagios, WarningMeans::Veto).reason.find("printed nothing"),
+      std::string::npos);
 }
 
 TEST(HookInterpret, SignalsAndTimeoutsAreErrors) {

@@ -1,0 +1,140 @@
+// guardd-shim: stands in for reboot, poweroff, halt, shutdown, wipefs, blkdiscard and
+// sgdisk (installed under their names, the real tools diverted to NAME.guardd-real), asks
+// guardd, and runs the real tool only when allowed. It fails closed: no daemon, a timeout
+// or an error refuses; -f/--force flags and environment variables change nothing.
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "ctl/client.h"
+#include "guardd/protocol.h"
+#include "shim/shim_args.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using guardd::ctl::Client;
+
+// Exit codes, as guardctl check's: the shimmed tool's own codes never mean "guardd said no".
+constexpr int kRefused = 1;
+constexpr int kUsage = 2;
+constexpr int kUnavailable = 3;
+constexpr int kCannotExec = 126;
+
+constexpr auto kTimeout = std::chrono::seconds(10);
+
+// The directory the tool was run from: argv[0]'s, or the PATH entry that holds it.
+std::string invoked_dir(const std::string& argv0) {
+  if (argv0.find('/') != std::string::npos) return fs::path(argv0).parent_path().string();
+  const char* path = std::getenv("PATH");
+  std::string p = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin";
+  size_t start = 0;
+  while (start <= p.size()) {
+    size_t end = p.find(':', start);
+    if (end == std::string::npos) end = p.size();
+    std::string dir = p.substr(start, end - start);
+    std::error_code ec;
+    if (!dir.empty() && fs::exists(dir + "/" + argv0, ec) &&
+        fs::equivalent(dir + "/" + argv0, "/proc/self/exe", ec))
+      return dir;
+    start = end + 1;
+  }
+  return "/usr/sbin";
+}
+
+[[noreturn]] void exec_real(const std::string& real, const std::string& argv0,
+                            const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(argv0.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(real.c_str(), argv.data());
+  fmt::print(stderr, "{}: cannot run the real tool {}: {}\n", argv0, real, std::strerror(errno));
+  std::exit(kCannotExec);
+}
+
+// Asks guardd about one operation/target; prints why when not allowed.
+int ask(const std::string& tool, const guardd::shim::Plan& plan, const std::string* target) {
+  auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  std::string subject = plan.operation + (target ? " " + *target : "");
+  auto client = Client::connect(std::string(guardd::protocol::kDefaultSocket), deadline);
+  if (!client) {
+    fmt::print(stderr, "{}: refused: guardd is unavailable ({}); not running {}\n", tool,
+               client.error(), tool);
+    return kUnavailable;
+  }
+  nlohmann::json params = {{"operation", plan.operation}};
+  if (target) params["target"] = *target;
+  if (plan.reason) params["reason"] = *plan.reason;
+  if (plan.force) params["force"] = true;
+  auto reply = client->call("io.guardd.Guard.Check", params, deadline);
+  if (!reply) {
+    fmt::print(stderr, "{}: refused: guardd did not answer ({})\n", tool, reply.error());
+    return kUnavailable;
+  }
+  if (!reply->error.empty()) {
+    fmt::print(stderr, "{}: refused: {}\n", tool, reply->reason());
+    if (reply->error == guardd::protocol::kErrInvalidRequest ||
+        reply->error == guardd::protocol::kErrInvalidParameter)
+      return kUsage;
+    if (reply->error == guardd::protocol::kErrPermissionDenied) return kRefused;
+    return kUnavailable;
+  }
+  const auto& d = reply->parameters["decision"];
+  if (reply->parameters.value("allowed", false)) {
+    if (d.value("verdict", "") == "forced")
+      fmt::print(stderr, "{}: guardd decision {}: {} forced past its vetoes\n", tool,
+                 d.value("id", 0), subject);
+    return 0;
+  }
+  fmt::print(stderr, "{}: guardd refused {} (decision {}):\n", tool, subject, d.value("id", 0));
+  for (const auto& c : d.value("checks", nlohmann::json::array()))
+    if (c.value("outcome", "") != "pass")
+      fmt::print(stderr, "  {}: {}: {}\n", c.value("name", ""), c.value("outcome", ""),
+                 c.value("reason", ""));
+  return kRefused;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string argv0 = argv[0];
+  const std::string tool = fs::path(argv0).filename().string();
+  if (!guardd::shim::is_shimmed_tool(tool)) {
+    fmt::print(stderr,
+               "guardd-shim: install me as reboot, poweroff, halt, shutdown, wipefs, "
+               "blkdiscard or sgdisk, not as '{}'\n",
+               tool);
+    return kUsage;
+  }
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto plan = guardd::shim::plan_for(tool, args);
+  if (!plan) {
+    fmt::print(stderr, "{}: {}\n", tool, plan.error());
+    return kUsage;
+  }
+  const std::string real = invoked_dir(argv0) + "/" + tool + ".guardd-real";
+  if (plan->pass_through) exec_real(real, argv0, plan->real_argv);
+  if (plan->force && geteuid() != 0) {
+    fmt::print(stderr, "{}: --guardd-force is for root only\n", tool);
+    return kRefused;
+  }
+  if (plan->targets.empty()) {
+    int rc = ask(tool, *plan, nullptr);
+    if (rc != 0) return rc;
+  }
+  for (const auto& t : plan->targets) {
+    int rc = ask(tool, *plan, &t);
+    if (rc != 0) return rc;
+  }
+  exec_real(real, argv0, plan->real_argv);
+}
