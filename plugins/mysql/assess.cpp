@@ -1,5 +1,6 @@
 #include "plugins/mysql/assess.h"
 
+#include <cstdlib>
 #include <map>
 
 #include <fmt/format.h>
@@ -210,11 +211,15 @@ Assessment assess_connections(const InstanceProbe& p, const ConnectionsPolicy& p
     std::string user = value(row, {"USER"});
     std::string command = value(row, {"COMMAND"});
     std::string id = value(row, {"ID"});
-    if (id == std::to_string(d.connection_id)) continue;  // guardd's own session
+    if (id == std::to_string(d.connection_id)) continue;         // guardd's own session
+    if (d.own_sessions.count(std::atoll(id.c_str()))) continue;  // an earlier probe's, closing
     if (user == "system user" || user == "event_scheduler" || command == "Daemon" ||
-        is_binlog_dump(row) || command == "Killed")
-      continue;
+        is_binlog_dump(row) || command == "Killed" || command == "Quit")
+      continue;  // system threads, replication, and sessions already going away
     if (policy.ignore_users.count(user)) continue;
+    // The monitoring account's sessions are guardd's own (here, or a replica's guardd
+    // asking its source), never clients.
+    if (policy.ignore_own_account && !d.account.empty() && user == d.account) continue;
     ++total;
     ++by_user[user];
     ++by_host[host_only(value(row, {"HOST"}))];

@@ -32,6 +32,7 @@ Assessment assess_replication(const InstanceProbe& probe, const ReplicationPolic
 struct ConnectionsPolicy {
   int max_clients = 0;
   std::set<std::string> ignore_users;
+  bool ignore_own_account = false;  // guardd logs in with a dedicated monitoring account
 };
 
 /// Counts client sessions (not replication, system or guardd's own) against max_clients.

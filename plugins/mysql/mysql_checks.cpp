@@ -202,6 +202,7 @@ Result<std::shared_ptr<const Check>> create_mysql_connections_check(const CheckS
   }
   if (const ConfigValue* v = option(s, "ignore_users"))
     for (auto& u : parse_list(v->text)) p.ignore_users.insert(u);
+  p.ignore_own_account = !t->defaults_file.empty();
   return std::shared_ptr<const Check>(std::make_shared<ConnectionsCheck>(*t, std::move(p)));
 }
 

@@ -3,6 +3,11 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+
 #include <fmt/format.h>
 
 namespace guardd::mysql {
@@ -72,14 +77,17 @@ Result<ProbeData> collect(Connection& conn) {
   ProbeData d;
   d.version = conn.server_version();
   d.mariadb = d.version.find("MariaDB") != std::string::npos;
-  auto id = conn.query("SELECT CONNECTION_ID() AS id, @@server_uuid AS uuid");
+  const char* who =
+      "SELECT CONNECTION_ID() AS id, SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AS account";
+  auto id = conn.query(std::string(who) + ", @@server_uuid AS uuid");
   if (!id) {
     // MariaDB has no @@server_uuid.
-    id = conn.query("SELECT CONNECTION_ID() AS id");
+    id = conn.query(who);
     if (!id) return Error{"cannot read the connection id: " + id.error()};
   }
   if (!id->empty()) {
     d.connection_id = std::stoll((*id)[0]["id"].value_or("0"));
+    d.account = (*id)[0]["account"].value_or("");
     d.server_uuid = (*id)[0].count("uuid") ? (*id)[0]["uuid"].value_or("") : "";
   }
   auto grants = conn.query("SHOW GRANTS");
@@ -115,10 +123,55 @@ Result<ProbeData> collect(Connection& conn) {
   return d;
 }
 
+// The server drops a closed session asynchronously, so the next probe may still see the
+// previous one: remember the ids this process closed in the last few seconds.
+class ClosedSessions {
+ public:
+  void add(const std::string& socket, int64_t id) {
+    std::lock_guard lock(mutex_);
+    auto& list = closed_[socket];
+    list.emplace_back(id, std::chrono::steady_clock::now());
+    while (list.size() > 64) list.pop_front();
+  }
+  std::set<int64_t> recent(const std::string& socket) {
+    std::lock_guard lock(mutex_);
+    std::set<int64_t> ids;
+    auto cutoff = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+    for (const auto& [id, when] : closed_[socket])
+      if (when > cutoff) ids.insert(id);
+    return ids;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::deque<std::pair<int64_t, std::chrono::steady_clock::time_point>>>
+      closed_;
+};
+
+ClosedSessions& closed_sessions() {
+  static ClosedSessions sessions;
+  return sessions;
+}
+
+// One lock per instance socket, for the life of the process.
+std::timed_mutex& instance_lock(const std::string& socket) {
+  static std::mutex guard;
+  static std::map<std::string, std::unique_ptr<std::timed_mutex>> locks;
+  std::lock_guard lock(guard);
+  auto& m = locks[socket];
+  if (!m) m = std::make_unique<std::timed_mutex>();
+  return *m;
+}
+
 InstanceProbe probe_instance(const Instance& instance, const ProbeSettings& settings,
                              std::chrono::steady_clock::time_point deadline) {
   InstanceProbe p;
   p.instance = instance;
+  std::unique_lock serial(instance_lock(instance.socket), std::defer_lock);
+  if (!serial.try_lock_until(deadline)) {
+    p.error = "timed out waiting for another probe of this instance";
+    return p;
+  }
   Endpoint ep{instance.socket, "", instance.port, settings.defaults_file};
   auto conn = Connection::open(ep, deadline, settings.defaults_file.empty() ? os_user() : "");
   if (!conn) {
@@ -130,6 +183,10 @@ InstanceProbe probe_instance(const Instance& instance, const ProbeSettings& sett
     p.error = data.error();
     return p;
   }
+  // Keyed by pid too: a restarted server hands out the same ids again.
+  const std::string key = fmt::format("{}#{}", instance.socket, instance.pid);
+  data->own_sessions = closed_sessions().recent(key);
+  closed_sessions().add(key, data->connection_id);  // closed when `conn` goes
   for (const auto& channel : data->replica_status) {
     auto io = column(channel, {"Replica_IO_Running", "Slave_IO_Running"}).value_or("");
     if (io == "Yes") p.sources.push_back(ask_source(channel, settings, deadline));

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ struct ProbeData {
   bool mariadb = false;
   int64_t connection_id = 0;
   std::string server_uuid;
+  std::string account;  // the user guardd is logged in as (CURRENT_USER(), without @host)
+  std::set<int64_t> own_sessions;  // guardd's recently closed probe sessions, maybe not gone yet
   bool has_process_privilege = false;
   std::vector<Row> processlist;
   std::vector<Row> replica_status;  // one row per channel
@@ -44,10 +47,12 @@ struct InstanceProbe {
 
 /// Settings shared by the probe's connections.
 struct ProbeSettings {
-  std::string defaults_file;
+  std::string defaults_file;  // a dedicated monitoring account when set
 };
 
 /// Connects over the instance's unix socket and runs the queries, before `deadline`.
+/// Probes of one instance are serialised within the process, so concurrent decisions never
+/// see each other's sessions as clients.
 InstanceProbe probe_instance(const Instance& instance, const ProbeSettings& settings,
                              std::chrono::steady_clock::time_point deadline);
 

@@ -36,6 +36,8 @@ struct DaemonSettings {
   Micros retention{0};
   std::vector<std::string> extra_operations;
   std::string log_level;
+  bool inhibit = true;
+  Micros inhibit_interval{0};
 };
 
 /// One [check.NAME] section after validation of the keys every check shares.

@@ -107,6 +107,20 @@ Status set_log_level(DaemonSettings& s, std::string_view v) {
                   v)};
 }
 
+Status set_inhibit(DaemonSettings& s, std::string_view v) {
+  auto b = parse_bool(v);
+  if (!b) return Error{b.error()};
+  s.inhibit = *b;
+  return ok_status();
+}
+
+Status set_inhibit_interval(DaemonSettings& s, std::string_view v) {
+  auto d = parse_duration_between(v, std::chrono::seconds(1), hours(24));
+  if (!d) return Error{d.error()};
+  s.inhibit_interval = *d;
+  return ok_status();
+}
+
 constexpr DaemonKey kDaemonKeys[] = {
     {"socket", "/run/guardd/guardd.sock",
      "Unix socket to bind when not socket-activated (mode 0660, group client_group).", set_socket},
@@ -130,6 +144,10 @@ constexpr DaemonKey kDaemonKeys[] = {
     {"extra_operations", "", "Site-specific operation names accepted besides the built-ins.",
      set_extra_operations},
     {"log_level", "info", "trace, debug, info, warning, error, critical or off.", set_log_level},
+    {"inhibit", "yes",
+     "Hold a logind shutdown inhibitor while a reboot or power-off would be refused.", set_inhibit},
+    {"inhibit_interval", "30s", "How often that is re-evaluated (also after every decision).",
+     set_inhibit_interval},
 };
 
 constexpr CommonCheckKey kCommonCheckKeys[] = {

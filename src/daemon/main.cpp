@@ -16,11 +16,13 @@
 
 #include "daemon/audit_store.h"
 #include "daemon/config.h"
+#include "daemon/inhibitor.h"
 #include "daemon/listen_socket.h"
 #include "daemon/logging.h"
 #include "daemon/policy.h"
 #include "daemon/server.h"
 #include "daemon/service.h"
+#include "daemon/shutdown_block.h"
 #include "guardd/protocol.h"
 #include "guardd_version.h"
 
@@ -235,6 +237,13 @@ int run(const Options& opts) {
     return kExitFailure;
   }
   d.service->prune_if_due();
+  auto inhibitor =
+      std::make_unique<Inhibitor>([holder] { return evaluate_shutdown_block(*holder->get()); },
+                                  [holder] {
+                                    const auto& s = holder->get()->config.daemon;
+                                    return std::make_pair(s.inhibit, s.inhibit_interval);
+                                  });
+  d.service->on_decision([inhibit = inhibitor.get()] { inhibit->poke(); });
   spdlog::info("guardd {} ready on {} ({}), audit log {}, {} checks", GUARDD_VERSION,
                listener->activated ? "the socket passed by systemd" : listener->path,
                listener->activated ? "socket-activated" : "bound by guardd",
@@ -245,6 +254,8 @@ int run(const Options& opts) {
   if (r < 0) spdlog::error("Event loop failed: {}", std::strerror(-r));
   std::size_t abandoned = d.server->in_flight();
   d.server.reset();
+  d.service->on_decision(nullptr);
+  if (abandoned == 0) inhibitor.reset();  // releases the lock before the store closes
   d.store->close();
   if (!listener->activated && !listener->path.empty()) unlink(listener->path.c_str());
   spdlog::info("guardd stopped");

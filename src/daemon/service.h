@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,6 +54,9 @@ class Service {
   /// Deletes decisions past the retention period if an hour has passed since the last run.
   void prune_if_due();
 
+  /// Called (on a worker thread) after every recorded decision and every hold change.
+  void on_decision(std::function<void()> callback) { on_decision_ = std::move(callback); }
+
  private:
   struct Method {
     std::string_view name;  // fully qualified
@@ -82,6 +86,7 @@ class Service {
   std::string hostname_;
   int64_t started_us_;
   bool under_journal_;
+  std::function<void()> on_decision_;
   std::atomic<int64_t> last_prune_us_{0};
 };
 

@@ -5,8 +5,11 @@
 #include <mysql.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <filesystem>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "support/harness.h"
 #include "support/mariadb.h"
@@ -148,6 +151,33 @@ TEST(MySql, OpenClientSessionsRefuseRebootUnlessIgnored) {
     ASSERT_TRUE(g.start()) << g.log();
     EXPECT_EQ(ask(g, "reboot").exit_code, 0) << "two sessions are within max_clients = 2";
   }
+}
+
+TEST(MySql, ConcurrentDecisionsDoNotCountEachOther) {
+  MariaDbServer db(1);
+  ASSERT_TRUE(db.start()) << db.error_log();
+  // Root over the unix socket (no monitoring account), with the inhibitor probing too.
+  Guardd g("inhibit = yes\ninhibit_interval = 1s\n", mysql_sections(db.socket(), ""));
+  ASSERT_TRUE(g.start()) << g.log();
+  std::vector<std::thread> threads;
+  std::atomic<int> allowed{0};
+  std::mutex m;
+  json refusal;
+  for (int i = 0; i < 16; ++i)
+    threads.emplace_back([&] {
+      for (int j = 0; j < 5; ++j) {
+        auto r = varlink_call(g.socket(), "io.guardd.Guard.Check", {{"operation", "reboot"}});
+        if (r["parameters"]["allowed"] == true) {
+          ++allowed;
+        } else {
+          std::lock_guard lock(m);
+          refusal = r;
+        }
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(allowed.load(), 80) << "guardd's own concurrent probes were counted as clients: "
+                                << refusal.dump(2);
 }
 
 TEST(MySql, PrimaryAndReplicas) {

@@ -151,13 +151,20 @@ ProcessResult run_process(const std::vector<std::string>& argv,
   return result;
 }
 
+// The logind inhibitor re-runs every check in the background; tests of other things turn
+// it off unless they set `inhibit` themselves, so hooks and probes run only when asked.
+static std::string inhibit_default(const std::string& daemon_extra) {
+  return daemon_extra.find("inhibit") == std::string::npos ? "inhibit = no\n" : "";
+}
+
 Guardd::Guardd(const std::string& daemon_extra, const std::string& sections) {
   socket_ = dir_ / "guardd.sock";
   database_ = dir_ / "state/guardd.db";
   config_ = dir_ / "guardd.conf";
   log_ = dir_ / "guardd.log";
   write_file(config_, "[guardd]\nsocket = " + socket_ + "\ndatabase = " + database_ +
-                          "\nclient_group = nogroup\n" + daemon_extra + "\n" + sections);
+                          "\nclient_group = nogroup\n" + inhibit_default(daemon_extra) +
+                          daemon_extra + "\n" + sections);
 }
 
 Guardd::~Guardd() {

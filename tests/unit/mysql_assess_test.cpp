@@ -170,6 +170,19 @@ TEST(MysqlRecorded, ConnectionsCountedByUserAndHost) {
   EXPECT_EQ(assess_connections(probe_with(d), {2, {"monitor"}}).outcome, Outcome::Pass);
 }
 
+TEST(MysqlRecorded, MonitoringAccountSessionsAreNotClients) {
+  ProbeData d;
+  d.version = "10.11.6-MariaDB";
+  d.connection_id = 1;
+  d.account = "guardd";
+  d.processlist = {pl("1", "guardd", "localhost", "Query"),
+                   pl("2", "guardd", "10.0.0.7:4000", "Sleep")};
+  EXPECT_EQ(assess_connections(probe_with(d), {0, {}, true}).outcome, Outcome::Pass)
+      << "another host's guardd asking this source";
+  EXPECT_EQ(assess_connections(probe_with(d), {0, {}, false}).outcome, Outcome::Veto)
+      << "without a dedicated account, only guardd's own session is excluded";
+}
+
 TEST(MysqlRecorded, MissingProcessGrantIsAnError) {
   ProbeData d;
   d.version = "8.0.36";

@@ -1,0 +1,57 @@
+// Holds a logind "block" inhibitor lock for shutdown while a reboot or power-off would be
+// refused, so `systemctl reboot` meets the same refusal.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/duration.h"
+
+struct sd_bus;
+
+namespace guardd {
+
+/// What an evaluation found: whether shutdown must be blocked, and why.
+struct InhibitNeed {
+  bool block = false;
+  std::string why;
+};
+
+/// Runs on its own thread with its own system-bus connection; never fatal: without logind
+/// it logs once and retries at the next interval.
+class Inhibitor {
+ public:
+  /// `evaluate` answers whether a reboot or power-off would be refused now; `settings`
+  /// gives the current `inhibit` switch and interval (read again at every round).
+  Inhibitor(std::function<InhibitNeed()> evaluate,
+            std::function<std::pair<bool, Micros>()> settings);
+  ~Inhibitor();
+  Inhibitor(const Inhibitor&) = delete;
+  Inhibitor& operator=(const Inhibitor&) = delete;
+
+  /// Asks for a re-evaluation now (after every decision).
+  void poke();
+
+ private:
+  void run();
+  void apply(const InhibitNeed& need);
+  void release();
+
+  std::function<InhibitNeed()> evaluate_;
+  std::function<std::pair<bool, Micros>()> settings_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  bool poked_ = true;  // evaluate once at start
+  sd_bus* bus_ = nullptr;
+  int lock_fd_ = -1;
+  std::string why_;
+  bool warned_ = false;
+  std::thread thread_;
+};
+
+}  // namespace guardd
