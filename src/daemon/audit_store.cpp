@@ -212,7 +212,7 @@ Result<std::vector<Decision>> AuditStore::list(const DecisionFilter& f) {
   if (f.operation) where.push_back("operation = ?3");
   if (f.verdict) where.push_back("verdict = ?4");
   std::string sql =
-      fmt::format("SELECT {} FROM decisions {} {} ORDER BY id DESC LIMIT ?5", kDecisionColumns,
+      fmt::format("SELECT {} FROM decisions {} {} ORDER BY time_us DESC, id DESC LIMIT ?5", kDecisionColumns,
                   where.empty() ? "" : "WHERE", fmt::join(where, " AND "));
   Statement s(db_, sql.c_str());
   if (!s.ok()) return Error{failure("cannot list decisions")};
