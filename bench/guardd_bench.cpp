@@ -1,7 +1,13 @@
-// guardd-bench: measures Check round trips against a running guardd, or one it starts
-// itself on a temporary socket and database with the hold check only.
+// guardd-bench: how fast and how cheap guardd is, against the floor no durable guard can
+// beat. Starts guardd itself (and, for the MySQL policy, a throwaway MariaDB) on temporary
+// sockets and databases. See bench/README.md for what each figure means.
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,8 +16,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,184 +29,498 @@
 #include <nlohmann/json.hpp>
 
 #include "ctl/client.h"
+#include "daemon/audit_store.h"
 
 namespace {
 
+namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using guardd::ctl::Client;
+using nlohmann::json;
 
-constexpr const char* kUsage =
-    R"(Usage: guardd-bench [--socket PATH | --guardd BINARY] [--requests N]
-                    [--clients LIST] [--operation OP] [--json-out FILE]
+constexpr const char* kUsage = R"(Usage: guardd-bench [--quick] [--requests N] [--json-out FILE]
+                    [--skip-mysql] [--guardd BIN] [--guardctl BIN]
 
-Sends Check calls over persistent connections and reports latency percentiles and
-throughput for each client count.
+Measures guardd and prints tables (and JSON with --json-out):
+  1. Check round trip (p50/p99/p99.9, throughput) at 1, 8 and 64 clients with
+     (a) the hold check only, (b) the default policy against a local idle MariaDB,
+     (c) one guardd-protocol hook; each as a ratio to the floor: a bare Unix-socket
+     echo of the same message plus one write+fdatasync of a record of the same size.
+  2. `guardctl check reboot` as a whole process, beside /bin/true.
+  3. Durable throughput at 64 clients (every reply after its own commit).
+  4. Footprint: RSS idle and after 100k decisions; CPU time and context switches over
+     60 idle seconds.
+  5. Audit at scale: 1,000,000 decisions; `guardctl log` query latency; database size.
 
-  --socket PATH      Benchmark the guardd answering on PATH.
-  --guardd BINARY    Start BINARY on a temporary socket and database (hold check only).
-                     Default: ./guardd next to this program.
-  --requests N       Requests per client count (default 1000).
-  --clients LIST     Comma-separated concurrent client counts (default 1,8,64).
-  --operation OP     Operation to ask about (default reboot).
-  --json-out FILE    Also write the results as JSON.
+  --quick          1,000 requests per row, 10k decisions for RSS, 5 idle seconds,
+                   100,000 rows for audit at scale (for a smoke run, not for the README)
+  --requests N     requests per round-trip row (default 5000)
+  --skip-mysql     skip (b)
 )";
 
 struct Options {
-  std::string socket;
-  std::string guardd;
-  int requests = 1000;
-  std::vector<int> clients = {1, 8, 64};
-  std::string operation = "reboot";
-  std::string json_out;
+  bool quick = false;
+  int requests = 5000;
+  bool skip_mysql = false;
+  std::string guardd, guardctl, json_out;
 };
 
-struct Row {
-  int clients;
-  int requests;
-  int failures;
-  double p50_us, p99_us, p999_us, max_us, throughput;
+struct Stats {
+  double p50 = 0, p99 = 0, p999 = 0, max = 0, per_second = 0;
+  int count = 0, failures = 0;
 };
 
-double percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
+Stats summarize(std::vector<double> v, double seconds, int failures) {
+  Stats s;
+  s.count = static_cast<int>(v.size());
+  s.failures = failures;
+  if (v.empty()) return s;
   std::sort(v.begin(), v.end());
-  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  return v[i];
+  auto at = [&](double p) { return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))]; };
+  s.p50 = at(0.5);
+  s.p99 = at(0.99);
+  s.p999 = at(0.999);
+  s.max = v.back();
+  s.per_second = seconds > 0 ? v.size() / seconds : 0;
+  return s;
 }
 
-Row run(const Options& o, int clients) {
+json to_json(const Stats& s) {
+  return {{"p50_us", s.p50}, {"p99_us", s.p99}, {"p999_us", s.p999}, {"max_us", s.max},
+          {"per_second", s.per_second}, {"count", s.count}, {"failures", s.failures}};
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::string make_temp_dir(const char* tag) {
+  std::string t = fmt::format("/tmp/guardd-bench-{}-XXXXXX", tag);
+  if (!mkdtemp(t.data())) {
+    perror("mkdtemp");
+    std::exit(1);
+  }
+  chmod(t.c_str(), 0755);
+  return t;
+}
+
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+void stop(pid_t pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+}
+
+bool wait_for(const std::function<bool()>& ok, std::chrono::seconds limit) {
+  auto deadline = Clock::now() + limit;
+  while (Clock::now() < deadline) {
+    if (ok()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // start-up polling
+  }
+  return false;
+}
+
+// A guardd on a temporary socket and database with `extra` appended to its config.
+struct Daemon {
+  std::string dir, socket, db;
+  pid_t pid = -1;
+  Daemon(const Options& o, const std::string& base_config, const std::string& extra) {
+    dir = make_temp_dir("guardd");
+    socket = dir + "/guardd.sock";
+    db = dir + "/guardd.db";
+    fs::create_directories(dir + "/guardd.conf.d");
+    std::ofstream(dir + "/guardd.conf") << base_config;
+    std::ofstream(dir + "/guardd.conf.d/50-bench.conf")
+        << "[guardd]\nsocket = " << socket << "\ndatabase = " << db
+        << "\nmax_connections_per_uid = 1024\nlog_level = warning\nretention = forever\n"
+        << "inhibit = no\n";
+    std::ofstream(dir + "/guardd.conf.d/60-scenario.conf") << "[guardd]\n" << extra;
+    pid = spawn({o.guardd, "--config", dir + "/guardd.conf"}, dir + "/guardd.log");
+    if (!wait_for([&] { return Client::connect(socket, Clock::now() + std::chrono::seconds(1)).ok(); },
+                  std::chrono::seconds(20))) {
+      fmt::print(stderr, "guardd did not start:\n{}\n", read_text(dir + "/guardd.log"));
+      std::exit(1);
+    }
+  }
+  ~Daemon() {
+    stop(pid);
+    fs::remove_all(dir);
+  }
+};
+
+Stats round_trip(const std::string& socket, int clients, int requests) {
   std::vector<std::vector<double>> lat(clients);
-  std::atomic<int> failures{0};
-  std::atomic<int> next{0};
+  std::atomic<int> failures{0}, next{0};
   auto start = Clock::now();
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c)
     threads.emplace_back([&, c] {
-      auto conn = Client::connect(o.socket, Clock::now() + std::chrono::seconds(10));
+      auto conn = Client::connect(socket, Clock::now() + std::chrono::seconds(10));
       if (!conn) {
-        failures += 1;
+        ++failures;
         return;
       }
-      nlohmann::json params = {{"operation", o.operation}, {"reason", "guardd-bench"}};
-      while (next.fetch_add(1) < o.requests) {
+      json params = {{"operation", "reboot"}, {"reason", "guardd-bench"}};
+      while (next.fetch_add(1) < requests) {
         auto t0 = Clock::now();
         auto r = conn->call("io.guardd.Guard.Check", params, t0 + std::chrono::seconds(30));
-        auto t1 = Clock::now();
         if (!r || !r->error.empty()) ++failures;
-        lat[c].push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+        lat[c].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
       }
     });
   for (auto& t : threads) t.join();
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   std::vector<double> all;
   for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
-  Row row{clients, static_cast<int>(all.size()), failures.load(), 0, 0, 0, 0, 0};
-  row.p50_us = percentile(all, 0.50);
-  row.p99_us = percentile(all, 0.99);
-  row.p999_us = percentile(all, 0.999);
-  row.max_us = all.empty() ? 0 : *std::max_element(all.begin(), all.end());
-  row.throughput = static_cast<double>(all.size()) / secs;
-  return row;
+  return summarize(all, secs, failures);
+}
+
+// The floor: a Unix-socket echo of `message` and a write+fdatasync of `record_bytes`.
+struct Floor {
+  Stats echo, fsync;
+  double p50() const { return echo.p50 + fsync.p50; }
+  double p99() const { return echo.p99 + fsync.p99; }
+};
+
+Floor measure_floor(const std::string& dir, const std::string& message, size_t record_bytes, int n) {
+  Floor f;
+  std::string path = dir + "/echo.sock";
+  int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  listen(listener, 4);
+  std::thread server([&] {
+    int c = accept(listener, nullptr, nullptr);
+    std::string buf(65536, '\0');
+    std::string pending;
+    while (true) {
+      ssize_t r = read(c, buf.data(), buf.size());
+      if (r <= 0) break;
+      pending.append(buf.data(), static_cast<size_t>(r));
+      size_t nul;
+      while ((nul = pending.find('\0')) != std::string::npos) {
+        (void)!write(c, pending.data(), nul + 1);
+        pending.erase(0, nul + 1);
+      }
+    }
+    close(c);
+  });
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  std::string framed = message + '\0';
+  std::vector<double> lat;
+  std::string buf(65536, '\0');
+  auto start = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    auto t0 = Clock::now();
+    (void)!write(fd, framed.data(), framed.size());
+    size_t got = 0;
+    while (got < framed.size()) {
+      ssize_t r = read(fd, buf.data(), buf.size());
+      if (r <= 0) break;
+      got += static_cast<size_t>(r);
+    }
+    lat.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  f.echo = summarize(lat, std::chrono::duration<double>(Clock::now() - start).count(), 0);
+  close(fd);
+  server.join();
+  close(listener);
+
+  int file = open((dir + "/fsync.dat").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  std::string record(record_bytes, 'r');
+  lat.clear();
+  start = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    auto t0 = Clock::now();
+    (void)!write(file, record.data(), record.size());
+    fdatasync(file);
+    lat.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  f.fsync = summarize(lat, std::chrono::duration<double>(Clock::now() - start).count(), 0);
+  close(file);
+  return f;
+}
+
+double median_process_ms(const std::vector<std::string>& argv, int runs) {
+  std::vector<double> t;
+  for (int i = 0; i < runs; ++i) {
+    auto t0 = Clock::now();
+    pid_t pid = spawn(argv, "/dev/null");
+    waitpid(pid, nullptr, 0);
+    t.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+long read_status_kb(pid_t pid, const char* key) {
+  std::ifstream in(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key, 0) == 0) return std::atol(line.c_str() + std::strlen(key));
+  return -1;
+}
+
+// CPU ticks of the whole process, and context switches summed over its live threads.
+std::pair<long, long> cpu_and_switches(pid_t pid) {
+  long ticks = 0, switches = 0;
+  std::string s = read_text(fmt::format("/proc/{}/stat", pid));
+  std::istringstream rest(s.substr(s.rfind(')') + 2));
+  std::string field;
+  for (int i = 3; i <= 15 && rest >> field; ++i)
+    if (i == 14 || i == 15) ticks += std::atol(field.c_str());
+  for (const auto& t : fs::directory_iterator(fmt::format("/proc/{}/task", pid))) {
+    std::ifstream status(t.path() / "status");
+    std::string line;
+    while (std::getline(status, line))
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 || line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
+        switches += std::atol(line.c_str() + line.find(':') + 1);
+  }
+  return {ticks, switches};
+}
+
+// A throwaway MariaDB for the default policy (needs mariadb-server installed).
+struct MariaDb {
+  std::string dir;
+  pid_t pid = -1;
+  bool ok = false;
+  MariaDb() {
+    dir = make_temp_dir("mariadb");
+    std::vector<std::string> install = {"/usr/bin/mariadb-install-db", "--no-defaults",
+                                        "--datadir=" + dir + "/data", "--tmpdir=" + dir,
+                                        "--skip-test-db"};
+    if (geteuid() == 0) install.push_back("--user=root");
+    pid_t p = spawn(install, dir + "/install.log");
+    int st = 0;
+    waitpid(p, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return;
+    std::vector<std::string> run = {"/usr/sbin/mariadbd", "--no-defaults"};
+    if (geteuid() == 0) run.push_back("--user=root");
+    for (std::string a : {"--datadir=" + dir + "/data", "--socket=" + dir + "/mysqld.sock",
+                          "--pid-file=" + dir + "/mysqld.pid", std::string("--skip-networking"),
+                          "--log-error=" + dir + "/error.log", std::string("--innodb-buffer-pool-size=32M"),
+                          "--tmpdir=" + dir})
+      run.push_back(a);
+    pid = spawn(run, dir + "/mariadbd.out");
+    ok = wait_for([&] { return fs::exists(dir + "/mysqld.sock"); }, std::chrono::seconds(60));
+  }
+  ~MariaDb() {
+    stop(pid);
+    fs::remove_all(dir);
+  }
+};
+
+void create_million(const std::string& db_path, int rows) {
+  {
+    auto store = guardd::AuditStore::open(db_path);
+    if (!store) {
+      fmt::print(stderr, "{}\n", store.error());
+      std::exit(1);
+    }
+  }
+  sqlite3* db = nullptr;
+  sqlite3_open(db_path.c_str(), &db);
+  sqlite3_exec(db, "PRAGMA synchronous = OFF; BEGIN", nullptr, nullptr, nullptr);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db,
+                     "INSERT INTO decisions (time_us, operation, target, reason, verdict, dry_run, "
+                     "caller_uid, caller_gid, caller_pid, caller_exe, caller_cmdline, checks, "
+                     "duration_us, hostname, guardd_version) VALUES (?,?,?,?,?,0,0,0,?,"
+                     "'/usr/bin/guardctl','guardctl check',?,?,'bench','0.1.0')",
+                     -1, &st, nullptr);
+  const char* ops[] = {"reboot", "poweroff", "reinstall", "wipe", "decommission"};
+  std::mt19937_64 rng(7);
+  auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  const int64_t span = 400LL * 86400 * 1000000;
+  std::string checks =
+      R"([{"name":"hold","outcome":"pass","reason":"no hold covers this operation","facts":null,"duration_us":40}])";
+  for (int i = 0; i < rows; ++i) {
+    int64_t t = now - span + span * i / rows;
+    const char* op = ops[rng() % 5];
+    bool refused = rng() % 10 == 0;
+    sqlite3_bind_int64(st, 1, t);
+    sqlite3_bind_text(st, 2, op, -1, SQLITE_STATIC);
+    if (std::string(op) == "wipe") sqlite3_bind_text(st, 3, "/dev/sdb", -1, SQLITE_STATIC);
+    else sqlite3_bind_null(st, 3);
+    sqlite3_bind_text(st, 4, "bench", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, refused ? "refused" : "allowed", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, 1000 + i % 30000);
+    sqlite3_bind_text(st, 7, checks.c_str(), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 8, 100);
+    sqlite3_step(st);
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
 }
 
 Options parse(int argc, char** argv) {
-  static const option kLong[] = {{"socket", required_argument, nullptr, 's'},
-                                 {"guardd", required_argument, nullptr, 'g'},
+  static const option kLong[] = {{"quick", no_argument, nullptr, 'q'},
                                  {"requests", required_argument, nullptr, 'n'},
-                                 {"clients", required_argument, nullptr, 'c'},
-                                 {"operation", required_argument, nullptr, 'o'},
+                                 {"skip-mysql", no_argument, nullptr, 'm'},
+                                 {"guardd", required_argument, nullptr, 'g'},
+                                 {"guardctl", required_argument, nullptr, 'c'},
                                  {"json-out", required_argument, nullptr, 'j'},
                                  {"help", no_argument, nullptr, 'h'},
                                  {nullptr, 0, nullptr, 0}};
   Options o;
-  o.guardd = (std::filesystem::path(argv[0]).parent_path() / "guardd").string();
+  fs::path here = fs::path(argv[0]).parent_path();
+  o.guardd = (here / "guardd").string();
+  o.guardctl = (here / "guardctl").string();
   int c;
   while ((c = getopt_long(argc, argv, "h", kLong, nullptr)) != -1) {
     switch (c) {
-      case 's':
-        o.socket = optarg;
-        break;
-      case 'g':
-        o.guardd = optarg;
-        break;
-      case 'n':
-        o.requests = std::max(1, std::atoi(optarg));
-        break;
-      case 'c': {
-        o.clients.clear();
-        std::string list = optarg;
-        size_t pos = 0;
-        while (pos <= list.size()) {
-          size_t comma = list.find(',', pos);
-          if (comma == std::string::npos) comma = list.size();
-          int n = std::atoi(list.substr(pos, comma - pos).c_str());
-          if (n > 0) o.clients.push_back(n);
-          pos = comma + 1;
-        }
-        break;
-      }
-      case 'o':
-        o.operation = optarg;
-        break;
-      case 'j':
-        o.json_out = optarg;
-        break;
-      case 'h':
-        std::fputs(kUsage, stdout);
-        std::exit(0);
-      default:
-        std::fputs(kUsage, stderr);
-        std::exit(2);
+      case 'q': o.quick = true; break;
+      case 'n': o.requests = std::max(100, std::atoi(optarg)); break;
+      case 'm': o.skip_mysql = true; break;
+      case 'g': o.guardd = optarg; break;
+      case 'c': o.guardctl = optarg; break;
+      case 'j': o.json_out = optarg; break;
+      case 'h': std::fputs(kUsage, stdout); std::exit(0);
+      default: std::fputs(kUsage, stderr); std::exit(2);
     }
   }
+  if (o.quick) o.requests = std::min(o.requests, 1000);
   return o;
+}
+
+void print_row(const std::string& name, int clients, const Stats& s, const Floor& f) {
+  fmt::print("{:<22} {:>3} {:>9.0f} {:>9.0f} {:>9.0f} {:>10.0f} {:>7.2f}x {:>7.2f}x {:>5}\n", name, clients,
+             s.p50, s.p99, s.p999, s.per_second, s.p50 / f.p50(), s.p99 / f.p99(), s.failures);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o = parse(argc, argv);
-  pid_t daemon = -1;
-  std::string tmp;
-  if (o.socket.empty()) {
-    char tmpl[] = "/tmp/guardd-bench-XXXXXX";
-    tmp = mkdtemp(tmpl);
-    o.socket = tmp + "/guardd.sock";
-    std::ofstream(tmp + "/guardd.conf")
-        << "[guardd]\nsocket = " << o.socket << "\ndatabase = " << tmp
-        << "/guardd.db\nmax_connections_per_uid = 1024\nlog_level = warning\n";
-    daemon = fork();
-    if (daemon == 0) {
-      execl(o.guardd.c_str(), o.guardd.c_str(), "--config", (tmp + "/guardd.conf").c_str(),
-            nullptr);
-      _exit(127);
+  json out;
+  const std::string base = "[guardd]\n";
+  const std::string sample_request =
+      json{{"method", "io.guardd.Guard.Check"},
+           {"parameters", {{"operation", "reboot"}, {"reason", "guardd-bench"}}}}
+          .dump();
+
+  // 1. Round trip, against the floor.
+  Daemon hold_only(o, base, "");
+  Floor floor = measure_floor(hold_only.dir, sample_request, 700, 2000);
+  fmt::print("Floor: unix echo p50 {:.0f} us p99 {:.0f} us; write+fdatasync(700 B) p50 {:.0f} us p99 {:.0f} us\n\n",
+             floor.echo.p50, floor.echo.p99, floor.fsync.p50, floor.fsync.p99);
+  out["floor"] = {{"echo", to_json(floor.echo)}, {"fdatasync", to_json(floor.fsync)}};
+  fmt::print("{:<22} {:>3} {:>9} {:>9} {:>9} {:>10} {:>8} {:>8} {:>5}\n", "round trip", "cl", "p50 us",
+             "p99 us", "p99.9 us", "checks/s", "p50/flr", "p99/flr", "fail");
+  auto scenario = [&](const std::string& name, const std::string& socket) {
+    round_trip(socket, 1, 200);  // warm-up
+    for (int clients : {1, 8, 64}) {
+      Stats s = round_trip(socket, clients, o.requests);
+      print_row(name, clients, s, floor);
+      out["round_trip"][name][std::to_string(clients)] = to_json(s);
     }
-    auto deadline = Clock::now() + std::chrono::seconds(10);
-    while (!Client::connect(o.socket, deadline) && Clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // waiting for start-up
+  };
+  scenario("hold only", hold_only.socket);
+  if (!o.skip_mysql) {
+    MariaDb maria;
+    if (maria.ok) {
+      std::string policy = read_text(GUARDD_SOURCE_DIR "/etc/guardd.conf");
+      Daemon with_mysql(o, policy, "");
+      scenario("default + MariaDB", with_mysql.socket);
+    } else {
+      fmt::print("default + MariaDB       skipped: could not start a MariaDB server\n");
+    }
   }
-  fmt::print("{:>8} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10} {:>12}\n", "clients", "requests",
-             "failures", "p50 us", "p99 us", "p99.9 us", "max us", "checks/s");
-  nlohmann::json out = nlohmann::json::array();
-  run(o, 1);  // warm-up
-  for (int clients : o.clients) {
-    Row r = run(o, clients);
-    fmt::print("{:>8} {:>9} {:>9} {:>10.0f} {:>10.0f} {:>10.0f} {:>10.0f} {:>12.0f}\n", r.clients,
-               r.requests, r.failures, r.p50_us, r.p99_us, r.p999_us, r.max_us, r.throughput);
-    out.push_back({{"clients", r.clients},
-                   {"requests", r.requests},
-                   {"failures", r.failures},
-                   {"p50_us", r.p50_us},
-                   {"p99_us", r.p99_us},
-                   {"p999_us", r.p999_us},
-                   {"max_us", r.max_us},
-                   {"throughput", r.throughput}});
+  {
+    std::string hooks = make_temp_dir("hook");
+    std::ofstream(hooks + "/pass") << "#!/bin/sh\nexit 0\n";
+    chmod((hooks + "/pass").c_str(), 0755);
+    Daemon with_hook(o, base + "[check.hook]\ntype = hook\nexec = " + hooks + "/pass\n", "");
+    scenario("one hook", with_hook.socket);
+    fs::remove_all(hooks);
+  }
+
+  // 2. Whole command.
+  double ctl_ms = median_process_ms({o.guardctl, "--socket", hold_only.socket, "check", "reboot"}, 200);
+  double true_ms = median_process_ms({"/bin/true"}, 200);
+  fmt::print("\nguardctl check reboot: median {:.2f} ms (/bin/true: {:.2f} ms)\n", ctl_ms, true_ms);
+  out["guardctl_check_ms"] = ctl_ms;
+  out["bin_true_ms"] = true_ms;
+
+  // 3. Durable throughput is the hold-only 64-client row.
+  fmt::print("durable throughput at 64 clients (synchronous=FULL): {:.0f} decisions/s\n",
+             out["round_trip"]["hold only"]["64"]["per_second"].get<double>());
+
+  // 4. Footprint.
+  {
+    Daemon fresh(o, base, "");
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // settle after start-up
+    long idle_kb = read_status_kb(fresh.pid, "VmRSS:");
+    int decisions = o.quick ? 10000 : 100000;
+    round_trip(fresh.socket, 64, decisions);
+    long after_kb = read_status_kb(fresh.pid, "VmRSS:");
+    round_trip(fresh.socket, 64, decisions);
+    long after2_kb = read_status_kb(fresh.pid, "VmRSS:");
+    int idle_seconds = o.quick ? 5 : 60;
+    // Let the last workers finish, so only the idle daemon is measured.
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    auto [cpu0, sw0] = cpu_and_switches(fresh.pid);
+    std::this_thread::sleep_for(std::chrono::seconds(idle_seconds));  // the idle period measured
+    auto [cpu1, sw1] = cpu_and_switches(fresh.pid);
+    double cpu_ms = (cpu1 - cpu0) * 1000.0 / sysconf(_SC_CLK_TCK);
+    fmt::print("RSS idle {} KiB; after {} decisions {} KiB; after {} more {} KiB\n", idle_kb, decisions,
+               after_kb, decisions, after2_kb);
+    fmt::print("over {} idle s: CPU {:.0f} ms, {} context switches (wake-ups)\n", idle_seconds, cpu_ms,
+               sw1 - sw0);
+    out["footprint"] = {{"rss_idle_kib", idle_kb}, {"rss_after_kib", after_kb},
+                        {"rss_after_twice_kib", after2_kb}, {"decisions", decisions},
+                        {"idle_seconds", idle_seconds}, {"idle_cpu_ms", cpu_ms},
+                        {"idle_context_switches", sw1 - sw0}};
+  }
+
+  // 5. Audit at scale.
+  {
+    int rows = o.quick ? 100000 : 1000000;
+    std::string dir = make_temp_dir("audit");
+    create_million(dir + "/guardd.db", rows);
+    Daemon big(o, base, "database = " + dir + "/guardd.db\n");
+    auto q = [&](std::vector<std::string> args) {
+      std::vector<std::string> argv = {o.guardctl, "--socket", big.socket, "log"};
+      argv.insert(argv.end(), args.begin(), args.end());
+      return median_process_ms(argv, 11);
+    };
+    double refused_ms = q({"--since", "1d", "--verdict", "refused", "--limit", "100"});
+    double wipe_ms = q({"--operation", "wipe"});
+    double size_mb = 0;
+    for (const char* suffix : {"", "-wal"}) {
+      std::error_code ec;
+      auto sz = fs::file_size(dir + "/guardd.db" + suffix, ec);
+      if (!ec) size_mb += sz / 1048576.0;
+    }
+    fmt::print("audit at {} rows: log --since 1d --verdict refused --limit 100: {:.1f} ms; "
+               "log --operation wipe: {:.1f} ms; database {:.0f} MiB\n",
+               rows, refused_ms, wipe_ms, size_mb);
+    out["audit_at_scale"] = {{"rows", rows}, {"refused_since_1d_ms", refused_ms},
+                             {"operation_wipe_ms", wipe_ms}, {"database_mib", size_mb}};
+    fs::remove_all(dir);
   }
   if (!o.json_out.empty()) std::ofstream(o.json_out) << out.dump(2) << "\n";
-  if (daemon > 0) {
-    kill(daemon, SIGTERM);
-    waitpid(daemon, nullptr, 0);
-    std::filesystem::remove_all(tmp);
-  }
   return 0;
 }
