@@ -86,8 +86,13 @@ Stats summarize(std::vector<double> v, double seconds, int failures) {
 }
 
 json to_json(const Stats& s) {
-  return {{"p50_us", s.p50}, {"p99_us", s.p99}, {"p999_us", s.p999}, {"max_us", s.max},
-          {"per_second", s.per_second}, {"count", s.count}, {"failures", s.failures}};
+  return {{"p50_us", s.p50},
+          {"p99_us", s.p99},
+          {"p999_us", s.p999},
+          {"max_us", s.max},
+          {"per_second", s.per_second},
+          {"count", s.count},
+          {"failures", s.failures}};
 }
 
 std::string read_text(const std::string& path) {
@@ -151,8 +156,9 @@ struct Daemon {
         << "inhibit = no\n";
     std::ofstream(dir + "/guardd.conf.d/60-scenario.conf") << "[guardd]\n" << extra;
     pid = spawn({o.guardd, "--config", dir + "/guardd.conf"}, dir + "/guardd.log");
-    if (!wait_for([&] { return Client::connect(socket, Clock::now() + std::chrono::seconds(1)).ok(); },
-                  std::chrono::seconds(20))) {
+    if (!wait_for(
+            [&] { return Client::connect(socket, Clock::now() + std::chrono::seconds(1)).ok(); },
+            std::chrono::seconds(20))) {
       fmt::print(stderr, "guardd did not start:\n{}\n", read_text(dir + "/guardd.log"));
       std::exit(1);
     }
@@ -197,7 +203,8 @@ struct Floor {
   double p99() const { return echo.p99 + fsync.p99; }
 };
 
-Floor measure_floor(const std::string& dir, const std::string& message, size_t record_bytes, int n) {
+Floor measure_floor(const std::string& dir, const std::string& message, size_t record_bytes,
+                    int n) {
   Floor f;
   std::string path = dir + "/echo.sock";
   int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -291,7 +298,8 @@ std::pair<long, long> cpu_and_switches(pid_t pid) {
     std::ifstream status(t.path() / "status");
     std::string line;
     while (std::getline(status, line))
-      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 || line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 ||
+          line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
         switches += std::atol(line.c_str() + line.find(':') + 1);
   }
   return {ticks, switches};
@@ -316,8 +324,8 @@ struct MariaDb {
     if (geteuid() == 0) run.push_back("--user=root");
     for (std::string a : {"--datadir=" + dir + "/data", "--socket=" + dir + "/mysqld.sock",
                           "--pid-file=" + dir + "/mysqld.pid", std::string("--skip-networking"),
-                          "--log-error=" + dir + "/error.log", std::string("--innodb-buffer-pool-size=32M"),
-                          "--tmpdir=" + dir})
+                          "--log-error=" + dir + "/error.log",
+                          std::string("--innodb-buffer-pool-size=32M"), "--tmpdir=" + dir})
       run.push_back(a);
     pid = spawn(run, dir + "/mariadbd.out");
     ok = wait_for([&] { return fs::exists(dir + "/mysqld.sock"); }, std::chrono::seconds(60));
@@ -360,8 +368,10 @@ void create_million(const std::string& db_path, int rows) {
     bool refused = rng() % 10 == 0;
     sqlite3_bind_int64(st, 1, t);
     sqlite3_bind_text(st, 2, op, -1, SQLITE_STATIC);
-    if (std::string(op) == "wipe") sqlite3_bind_text(st, 3, "/dev/sdb", -1, SQLITE_STATIC);
-    else sqlite3_bind_null(st, 3);
+    if (std::string(op) == "wipe")
+      sqlite3_bind_text(st, 3, "/dev/sdb", -1, SQLITE_STATIC);
+    else
+      sqlite3_bind_null(st, 3);
     sqlite3_bind_text(st, 4, "bench", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, refused ? "refused" : "allowed", -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 6, 1000 + i % 30000);
@@ -376,14 +386,11 @@ void create_million(const std::string& db_path, int rows) {
 }
 
 Options parse(int argc, char** argv) {
-  static const option kLong[] = {{"quick", no_argument, nullptr, 'q'},
-                                 {"requests", required_argument, nullptr, 'n'},
-                                 {"skip-mysql", no_argument, nullptr, 'm'},
-                                 {"guardd", required_argument, nullptr, 'g'},
-                                 {"guardctl", required_argument, nullptr, 'c'},
-                                 {"json-out", required_argument, nullptr, 'j'},
-                                 {"help", no_argument, nullptr, 'h'},
-                                 {nullptr, 0, nullptr, 0}};
+  static const option kLong[] = {
+      {"quick", no_argument, nullptr, 'q'},          {"requests", required_argument, nullptr, 'n'},
+      {"skip-mysql", no_argument, nullptr, 'm'},     {"guardd", required_argument, nullptr, 'g'},
+      {"guardctl", required_argument, nullptr, 'c'}, {"json-out", required_argument, nullptr, 'j'},
+      {"help", no_argument, nullptr, 'h'},           {nullptr, 0, nullptr, 0}};
   Options o;
   fs::path here = fs::path(argv[0]).parent_path();
   o.guardd = (here / "guardd").string();
@@ -391,14 +398,30 @@ Options parse(int argc, char** argv) {
   int c;
   while ((c = getopt_long(argc, argv, "h", kLong, nullptr)) != -1) {
     switch (c) {
-      case 'q': o.quick = true; break;
-      case 'n': o.requests = std::max(100, std::atoi(optarg)); break;
-      case 'm': o.skip_mysql = true; break;
-      case 'g': o.guardd = optarg; break;
-      case 'c': o.guardctl = optarg; break;
-      case 'j': o.json_out = optarg; break;
-      case 'h': std::fputs(kUsage, stdout); std::exit(0);
-      default: std::fputs(kUsage, stderr); std::exit(2);
+      case 'q':
+        o.quick = true;
+        break;
+      case 'n':
+        o.requests = std::max(100, std::atoi(optarg));
+        break;
+      case 'm':
+        o.skip_mysql = true;
+        break;
+      case 'g':
+        o.guardd = optarg;
+        break;
+      case 'c':
+        o.guardctl = optarg;
+        break;
+      case 'j':
+        o.json_out = optarg;
+        break;
+      case 'h':
+        std::fputs(kUsage, stdout);
+        std::exit(0);
+      default:
+        std::fputs(kUsage, stderr);
+        std::exit(2);
     }
   }
   if (o.quick) o.requests = std::min(o.requests, 1000);
@@ -406,8 +429,9 @@ Options parse(int argc, char** argv) {
 }
 
 void print_row(const std::string& name, int clients, const Stats& s, const Floor& f) {
-  fmt::print("{:<22} {:>3} {:>9.0f} {:>9.0f} {:>9.0f} {:>10.0f} {:>7.2f}x {:>7.2f}x {:>5}\n", name, clients,
-             s.p50, s.p99, s.p999, s.per_second, s.p50 / f.p50(), s.p99 / f.p99(), s.failures);
+  fmt::print("{:<22} {:>3} {:>9.0f} {:>9.0f} {:>9.0f} {:>10.0f} {:>7.2f}x {:>7.2f}x {:>5}\n", name,
+             clients, s.p50, s.p99, s.p999, s.per_second, s.p50 / f.p50(), s.p99 / f.p99(),
+             s.failures);
 }
 
 }  // namespace
@@ -424,11 +448,13 @@ int main(int argc, char** argv) {
   // 1. Round trip, against the floor.
   Daemon hold_only(o, base, "");
   Floor floor = measure_floor(hold_only.dir, sample_request, 700, 2000);
-  fmt::print("Floor: unix echo p50 {:.0f} us p99 {:.0f} us; write+fdatasync(700 B) p50 {:.0f} us p99 {:.0f} us\n\n",
-             floor.echo.p50, floor.echo.p99, floor.fsync.p50, floor.fsync.p99);
+  fmt::print(
+      "Floor: unix echo p50 {:.0f} us p99 {:.0f} us; write+fdatasync(700 B) p50 {:.0f} us p99 "
+      "{:.0f} us\n\n",
+      floor.echo.p50, floor.echo.p99, floor.fsync.p50, floor.fsync.p99);
   out["floor"] = {{"echo", to_json(floor.echo)}, {"fdatasync", to_json(floor.fsync)}};
-  fmt::print("{:<22} {:>3} {:>9} {:>9} {:>9} {:>10} {:>8} {:>8} {:>5}\n", "round trip", "cl", "p50 us",
-             "p99 us", "p99.9 us", "checks/s", "p50/flr", "p99/flr", "fail");
+  fmt::print("{:<22} {:>3} {:>9} {:>9} {:>9} {:>10} {:>8} {:>8} {:>5}\n", "round trip", "cl",
+             "p50 us", "p99 us", "p99.9 us", "checks/s", "p50/flr", "p99/flr", "fail");
   auto scenario = [&](const std::string& name, const std::string& socket) {
     round_trip(socket, 1, 200);  // warm-up
     for (int clients : {1, 8, 64}) {
@@ -458,7 +484,8 @@ int main(int argc, char** argv) {
   }
 
   // 2. Whole command.
-  double ctl_ms = median_process_ms({o.guardctl, "--socket", hold_only.socket, "check", "reboot"}, 200);
+  double ctl_ms =
+      median_process_ms({o.guardctl, "--socket", hold_only.socket, "check", "reboot"}, 200);
   double true_ms = median_process_ms({"/bin/true"}, 200);
   fmt::print("\nguardctl check reboot: median {:.2f} ms (/bin/true: {:.2f} ms)\n", ctl_ms, true_ms);
   out["guardctl_check_ms"] = ctl_ms;
@@ -485,13 +512,13 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::seconds(idle_seconds));  // the idle period measured
     auto [cpu1, sw1] = cpu_and_switches(fresh.pid);
     double cpu_ms = (cpu1 - cpu0) * 1000.0 / sysconf(_SC_CLK_TCK);
-    fmt::print("RSS idle {} KiB; after {} decisions {} KiB; after {} more {} KiB\n", idle_kb, decisions,
-               after_kb, decisions, after2_kb);
-    fmt::print("over {} idle s: CPU {:.0f} ms, {} context switches (wake-ups)\n", idle_seconds, cpu_ms,
-               sw1 - sw0);
-    out["footprint"] = {{"rss_idle_kib", idle_kb}, {"rss_after_kib", after_kb},
-                        {"rss_after_twice_kib", after2_kb}, {"decisions", decisions},
-                        {"idle_seconds", idle_seconds}, {"idle_cpu_ms", cpu_ms},
+    fmt::print("RSS idle {} KiB; after {} decisions {} KiB; after {} more {} KiB\n", idle_kb,
+               decisions, after_kb, decisions, after2_kb);
+    fmt::print("over {} idle s: CPU {:.0f} ms, {} context switches (wake-ups)\n", idle_seconds,
+               cpu_ms, sw1 - sw0);
+    out["footprint"] = {{"rss_idle_kib", idle_kb},           {"rss_after_kib", after_kb},
+                        {"rss_after_twice_kib", after2_kb},  {"decisions", decisions},
+                        {"idle_seconds", idle_seconds},      {"idle_cpu_ms", cpu_ms},
                         {"idle_context_switches", sw1 - sw0}};
   }
 
@@ -514,11 +541,14 @@ int main(int argc, char** argv) {
       auto sz = fs::file_size(dir + "/guardd.db" + suffix, ec);
       if (!ec) size_mb += sz / 1048576.0;
     }
-    fmt::print("audit at {} rows: log --since 1d --verdict refused --limit 100: {:.1f} ms; "
-               "log --operation wipe: {:.1f} ms; database {:.0f} MiB\n",
-               rows, refused_ms, wipe_ms, size_mb);
-    out["audit_at_scale"] = {{"rows", rows}, {"refused_since_1d_ms", refused_ms},
-                             {"operation_wipe_ms", wipe_ms}, {"database_mib", size_mb}};
+    fmt::print(
+        "audit at {} rows: log --since 1d --verdict refused --limit 100: {:.1f} ms; "
+        "log --operation wipe: {:.1f} ms; database {:.0f} MiB\n",
+        rows, refused_ms, wipe_ms, size_mb);
+    out["audit_at_scale"] = {{"rows", rows},
+                             {"refused_since_1d_ms", refused_ms},
+                             {"operation_wipe_ms", wipe_ms},
+                             {"database_mib", size_mb}};
     fs::remove_all(dir);
   }
   if (!o.json_out.empty()) std::ofstream(o.json_out) << out.dump(2) << "\n";

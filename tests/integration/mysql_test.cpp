@@ -273,6 +273,39 @@ TEST(MySql, FrozenServerIsAnErrorWithinTheTimeout) {
   EXPECT_TRUE(wait_until([&] { return ask(g, "reboot").exit_code == 0; })) << g.log();
 }
 
+TEST(MySql, HungServerAndHungHookUnderLoadAnswerWithinTheDeadline) {
+  MariaDbServer db(1);
+  ASSERT_TRUE(db.start()) << db.error_log();
+  std::string creds = create_monitor_account(db, db.dir().path());
+  TempDir hooks;
+  write_file(hooks / "hang", "#!/bin/sh\nexec sleep 97\n");
+  chmod((hooks / "hang").c_str(), 0755);
+  Guardd g("decision_timeout = 1s\n", mysql_sections(db.socket(), creds, "", "1s") +
+                                          "[check.hang]\ntype = hook\nexec = " + (hooks / "hang") +
+                                          "\ntimeout = 1s\n");
+  ASSERT_TRUE(g.start()) << g.log();
+  db.freeze();
+  std::atomic<int> refused{0}, slow{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 16; ++i)
+    threads.emplace_back([&] {
+      for (int j = 0; j < 4; ++j) {
+        auto t0 = Clock::now();
+        auto r = varlink_call(g.socket(), "io.guardd.Guard.Check", {{"operation", "reboot"}});
+        if (Clock::now() - t0 > 1250ms) ++slow;
+        if (r["parameters"]["allowed"] == false)
+          ++refused;
+        else
+          ++other;
+      }
+    });
+  for (auto& t : threads) t.join();
+  db.thaw();
+  EXPECT_EQ(refused.load(), 64);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(slow.load(), 0) << "decisions answered later than the 1s deadline plus 250ms";
+}
+
 TEST(MySql, KilledServerIsNotRunning) {
   MariaDbServer db(1);
   ASSERT_TRUE(db.start()) << db.error_log();

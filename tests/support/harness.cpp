@@ -242,6 +242,16 @@ RawClient::~RawClient() {
   if (fd_ >= 0) close(fd_);
 }
 
+RawClient& RawClient::operator=(RawClient&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = other.fd_;
+    buffer_ = std::move(other.buffer_);
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
 bool RawClient::send_raw(const std::string& bytes) {
   size_t sent = 0;
   while (sent < bytes.size()) {

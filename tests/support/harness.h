@@ -105,6 +105,12 @@ class RawClient {
  public:
   explicit RawClient(const std::string& socket_path);
   ~RawClient();
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+  RawClient(RawClient&& other) noexcept : fd_(other.fd_), buffer_(std::move(other.buffer_)) {
+    other.fd_ = -1;
+  }
+  RawClient& operator=(RawClient&& other) noexcept;
   bool connected() const { return fd_ >= 0; }
   int fd() const { return fd_; }
   /// Sends bytes as they are.
