@@ -155,7 +155,9 @@ void apply_daemon_section(const RawSection* section, DaemonSettings& settings,
     if (!st) errors.push_back(fmt::format("built-in default of {}: {}", key.name, st.error()));
   }
   if (section == nullptr) return;
-  for (const auto& [name, value] : section->keys) {
+  for (const auto& entry : section->keys) {
+    const std::string& name = entry.first;  // a plain reference: lambdas capture it
+    const ConfigValue& value = entry.second;
     auto key = std::find_if(daemon_keys().begin(), daemon_keys().end(),
                             [&](const DaemonKey& k) { return k.name == name; });
     if (key == daemon_keys().end()) {
@@ -212,7 +214,9 @@ void apply_check_section(const RawSection& raw, Config& config, std::vector<std:
     return;
   }
   size_t before = errors.size();
-  for (const auto& [name, value] : raw.keys) {
+  for (const auto& entry : raw.keys) {
+    const std::string& name = entry.first;  // a plain reference: lambdas capture it
+    const ConfigValue& value = entry.second;
     bool common = std::any_of(common_check_keys().begin(), common_check_keys().end(),
                               [&](const CommonCheckKey& k) { return k.name == name; });
     bool own = std::any_of(type->keys.begin(), type->keys.end(),

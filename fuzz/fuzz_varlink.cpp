@@ -1,0 +1,30 @@
+// libFuzzer target: Varlink framing (arbitrary read splits) and call decoding.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "common/varlink_frame.h"
+#include "common/varlink_message.h"
+#include "guardd/protocol.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  // The first byte picks the read size, so message boundaries fall anywhere.
+  size_t chunk = 1 + data[0] % 64;
+  std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
+  guardd::FrameReader reader(guardd::protocol::kMaxMessageBytes);
+  while (!rest.empty()) {
+    size_t n = std::min(chunk, rest.size());
+    reader.feed(rest.substr(0, n));
+    rest.remove_prefix(n);
+    while (auto message = reader.next()) {
+      auto call = guardd::decode_call(*message);
+      if (call) {
+        std::string iface, member;
+        guardd::split_method(call->method, iface, member);
+      }
+    }
+    if (reader.overflowed()) break;
+  }
+  return 0;
+}
