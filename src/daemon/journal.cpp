@@ -1,6 +1,8 @@
 #include "daemon/journal.h"
 
 #include <syslog.h>
+
+#include <mutex>
 #include <systemd/sd-journal.h>
 
 #include <fmt/format.h>
@@ -20,6 +22,10 @@ std::string summarize(const Decision& d) {
 }
 
 int journal_decision(const Decision& d) {
+  // libsystemd creates its journal socket lazily on first use; serialise our calls so
+  // that set-up is never raced (ThreadSanitizer flags it inside the library).
+  static std::mutex journal_mutex;
+  std::lock_guard lock(journal_mutex);
   std::string message = summarize(d);
   std::string message_id(kDecisionMessageId);
   int priority = d.verdict == Verdict::Allowed ? LOG_INFO : LOG_NOTICE;

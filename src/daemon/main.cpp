@@ -227,7 +227,8 @@ int run(const Options& opts) {
 
   PolicyHolder* holder = d.policy.get();
   d.server = std::make_unique<Server>(d.event, *d.service, [holder] {
-    const auto& s = holder->get()->config.daemon;
+    auto policy = holder->get();  // keep it alive: a reload may swap it meanwhile
+    const auto& s = policy->config.daemon;
     return ServerLimits{protocol::kMaxMessageBytes, s.idle_timeout, s.max_connections_per_uid,
                         s.max_connections};
   });
@@ -237,12 +238,13 @@ int run(const Options& opts) {
     return kExitFailure;
   }
   d.service->prune_if_due();
-  auto inhibitor =
-      std::make_unique<Inhibitor>([holder] { return evaluate_shutdown_block(*holder->get()); },
-                                  [holder] {
-                                    const auto& s = holder->get()->config.daemon;
-                                    return std::make_pair(s.inhibit, s.inhibit_interval);
-                                  });
+  auto inhibitor = std::make_unique<Inhibitor>(
+      [holder] { return evaluate_shutdown_block(*holder->get()); },
+      [holder] {
+        auto policy = holder->get();  // keep it alive: a reload may swap it meanwhile
+        const auto& s = policy->config.daemon;
+        return std::make_pair(s.inhibit, s.inhibit_interval);
+      });
   d.service->on_decision([inhibit = inhibitor.get()] { inhibit->poke(); });
   spdlog::info("guardd {} ready on {} ({}), audit log {}, {} checks", GUARDD_VERSION,
                listener->activated ? "the socket passed by systemd" : listener->path,
