@@ -527,6 +527,15 @@ int main(int argc, char** argv) {
     int rows = o.quick ? 100000 : 1000000;
     std::string dir = make_temp_dir("audit");
     create_million(dir + "/guardd.db", rows);
+    {
+      sqlite3* raw = nullptr;
+      sqlite3_open(fmt::format("{}/guardd.db", dir).c_str(), &raw);
+      sqlite3_stmt* st = nullptr;
+      sqlite3_prepare_v2(raw, "SELECT count(*) FROM decisions", -1, &st, nullptr);
+      if (sqlite3_step(st) == SQLITE_ROW) rows = sqlite3_column_int(st, 0);
+      sqlite3_finalize(st);
+      sqlite3_close(raw);
+    }
     Daemon big(o, base, "database = " + dir + "/guardd.db\n");
     auto q = [&](std::vector<std::string> args) {
       std::vector<std::string> argv = {o.guardctl, "--socket", big.socket, "log"};
