@@ -288,8 +288,15 @@ TEST(Fault, HundredThousandMalformedFrames) {
   auto ok = varlink_call(g.socket(), "io.guardd.Guard.Check", {{"operation", "reboot"}});
   EXPECT_EQ(ok["parameters"]["allowed"], true);
   long rss_after = rss_kib(g.pid());
-  EXPECT_LT(rss_after - rss_before, 16 * 1024)
-      << "RSS grew from " << rss_before << " to " << rss_after;
+#if defined(__SANITIZE_ADDRESS__)
+  // Under AddressSanitizer freed memory sits in its quarantine (256 MiB by default) and
+  // leaks are caught by LeakSanitizer when guardd exits; only bound the growth loosely.
+  constexpr long kAllowedGrowthKib = 512 * 1024;
+#else
+  constexpr long kAllowedGrowthKib = 16 * 1024;
+#endif
+  EXPECT_LT(rss_after - rss_before, kAllowedGrowthKib)
+      << "RSS grew from " << rss_before << " to " << rss_after << " KiB";
 }
 
 TEST(Fault, ReloadingMangledConfigsNeverLeavesTheDaemonWithout) {
