@@ -1,8 +1,8 @@
 #include "ctl/output.h"
 
-#include <ctime>
-
 #include <fmt/format.h>
+
+#include "common/local_time.h"
 
 namespace guardd::ctl {
 namespace {
@@ -34,15 +34,6 @@ std::string program_of(const json& caller) {
 }
 
 }  // namespace
-
-std::string format_time(int64_t time_us) {
-  std::time_t t = static_cast<std::time_t>(time_us / 1000000);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
 
 void print_check(std::FILE* out, const json& d, bool allowed) {
   std::string verdict = str(d, "verdict", "refused");
@@ -82,14 +73,15 @@ void print_log(std::FILE* out, const json& decisions) {
     }
     if (why.empty() && !str(d, "reason").empty()) why = fmt::format("reason: {}", str(d, "reason"));
     fmt::print(out, "{}  #{:<6} {:<22} {:<18} uid={} pid={} {}{}{}\n",
-               format_time(num(d, "time_us")), num(d, "id"), subject, verdict, num(caller, "uid"),
-               num(caller, "pid"), program_of(caller), why.empty() ? "" : "  ", why);
+               format_local_time(num(d, "time_us")), num(d, "id"), subject, verdict,
+               num(caller, "uid"), num(caller, "pid"), program_of(caller), why.empty() ? "" : "  ",
+               why);
   }
 }
 
 void print_status(std::FILE* out, const json& s) {
   fmt::print(out, "guardd {} on {}, running since {}\n", str(s, "version"), str(s, "hostname", "?"),
-             format_time(num(s, "started_us")));
+             format_local_time(num(s, "started_us")));
   const json audit = s.value("audit", json::object());
   fmt::print(out, "audit log: {} (schema {}, {} KiB, last decision {}) — {}\n", str(audit, "path"),
              num(audit, "schema_version"), num(audit, "size_bytes") / 1024,
@@ -112,7 +104,7 @@ void print_status(std::FILE* out, const json& s) {
 
 std::string describe_hold(const json& h) {
   return fmt::format("hold {} by uid {} since {} on {}: {}", num(h, "id"), num(h, "uid"),
-                     format_time(num(h, "created_us")), operations_of(h), str(h, "reason"));
+                     format_local_time(num(h, "created_us")), operations_of(h), str(h, "reason"));
 }
 
 }  // namespace guardd::ctl

@@ -9,9 +9,6 @@
 
 namespace guardd::ctl {
 
-/// Local time "YYYY-MM-DD HH:MM:SS" of microseconds since the epoch.
-std::string format_time(int64_t time_us);
-
 /// A Check reply: the verdict line, then one line per check (name, outcome, reason).
 void print_check(std::FILE* out, const nlohmann::json& decision, bool allowed);
 
