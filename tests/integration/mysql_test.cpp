@@ -3,6 +3,7 @@
 // "mariadb"), so `instances = auto` sees only the servers of the test that is running.
 #include <gtest/gtest.h>
 #include <mysql.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "support/harness.h"
+#include "support/loop_device.h"
 #include "support/mariadb.h"
 
 namespace guardd::test {
@@ -382,6 +384,42 @@ TEST(MySql, SeveralInstancesAreEachChecked) {
   auto d = ask(one, "reinstall");
   ASSERT_EQ(d.check("mysqld-running")["facts"]["instances"].size(), 1u);
   EXPECT_EQ(d.check("mysqld-running")["facts"]["instances"][0]["pid"], b.pid());
+}
+
+// A wipe of the device that holds a running server's datadir names the server. Loop
+// devices and mounts need root (CI runs as root).
+TEST(RootMySql, WipeOfTheDatadirDeviceNamesTheServer) {
+  if (!is_root()) GTEST_SKIP() << "needs root for loop devices and mounts";
+  LoopDevice loop(256);  // room for the datadir's redo log
+  ASSERT_TRUE(loop.error().empty()) << loop.error();
+  std::string point = loop.format_and_mount(loop.path());
+  ASSERT_FALSE(point.empty());
+  MariaDbServer db(1);
+  // Move the datadir onto the loop device's filesystem.
+  std::filesystem::copy(db.datadir(), point + "/data", std::filesystem::copy_options::recursive);
+  ASSERT_EQ(mount((point + "/data").c_str(), db.datadir().c_str(), nullptr, MS_BIND, nullptr), 0)
+      << strerror(errno);
+  struct Unmount {
+    std::string path;
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount{db.datadir()};
+  ASSERT_TRUE(db.start()) << db.error_log();
+  Guardd g("", "[check.block-device]\n");
+  ASSERT_TRUE(g.start()) << g.log();
+  auto c = ask(g, "wipe");  // no target: invalid
+  EXPECT_EQ(c.exit_code, 2);
+  auto r = g.ctl({"check", "wipe", "--target", loop.path(), "--json"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  auto reply = json::parse(r.out);
+  json block;
+  for (const auto& check : reply["decision"]["checks"])
+    if (check["name"] == "block-device") block = check;
+  std::string reason = block["reason"];
+  EXPECT_NE(reason.find("holds the mariadbd (pid " + std::to_string(db.pid()) + ") datadir"),
+            std::string::npos)
+      << reason;
+  EXPECT_NE(reason.find("is mounted on " + point), std::string::npos) << reason;
+  db.stop();
 }
 
 // Galera nodes run as the mysql user (for rsync state transfer): needs root, as CI is.
