@@ -127,36 +127,25 @@ class MysqldRunningCheck final : public Check {
   Target target_;
 };
 
-class ReplicationCheck final : public Check {
+// A check that judges every probed instance with `Assess` under its policy; the probes
+// are shared with the decision's other MySQL checks.
+template <typename Policy, Assessment (*Assess)(const InstanceProbe&, const Policy&)>
+class ProbingCheck final : public Check {
  public:
-  ReplicationCheck(Target t, mysql::ReplicationPolicy p) : target_(std::move(t)), policy_(p) {}
+  ProbingCheck(Target t, Policy p) : target_(std::move(t)), policy_(std::move(p)) {}
   CheckAnswer evaluate(const CheckContext& ctx) const override {
     std::vector<Assessment> all;
-    for (const auto& probe : *snapshot(ctx, target_))
-      all.push_back(mysql::assess_replication(probe, policy_));
+    for (const auto& probe : *snapshot(ctx, target_)) all.push_back(Assess(probe, policy_));
     return combine(all);
   }
 
  private:
   Target target_;
-  mysql::ReplicationPolicy policy_;
+  Policy policy_;
 };
 
-class ConnectionsCheck final : public Check {
- public:
-  ConnectionsCheck(Target t, mysql::ConnectionsPolicy p)
-      : target_(std::move(t)), policy_(std::move(p)) {}
-  CheckAnswer evaluate(const CheckContext& ctx) const override {
-    std::vector<Assessment> all;
-    for (const auto& probe : *snapshot(ctx, target_))
-      all.push_back(mysql::assess_connections(probe, policy_));
-    return combine(all);
-  }
-
- private:
-  Target target_;
-  mysql::ConnectionsPolicy policy_;
-};
+using ReplicationCheck = ProbingCheck<mysql::ReplicationPolicy, mysql::assess_replication>;
+using ConnectionsCheck = ProbingCheck<mysql::ConnectionsPolicy, mysql::assess_connections>;
 
 }  // namespace
 
