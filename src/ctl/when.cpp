@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <ctime>
+#include <limits>
 #include <string>
 
 #include <fmt/format.h>
@@ -13,6 +14,13 @@ namespace guardd::ctl {
 namespace {
 
 constexpr int64_t kSecond = 1000000;
+// Seconds that still fit in microseconds (about ±292,000 years).
+constexpr long long kMaxSeconds = std::numeric_limits<int64_t>::max() / kSecond;
+
+Result<int64_t> seconds_to_us(long long secs) {
+  if (secs > kMaxSeconds || secs < -kMaxSeconds) return Error{"time is out of range"};
+  return static_cast<int64_t>(secs) * kSecond;
+}
 
 int64_t start_of_local_day(int64_t now_us) {
   std::time_t t = static_cast<std::time_t>(now_us / kSecond);
@@ -70,12 +78,16 @@ Result<int64_t> parse_iso(std::string_view text) {
     tm.tm_isdst = -1;
     std::time_t t = std::mktime(&tm);
     if (t == -1) return Error{"not a valid local time"};
-    return static_cast<int64_t>(t) * kSecond + fraction_us;
+    auto us = seconds_to_us(t);
+    if (!us) return us;
+    return *us + fraction_us;
   }
   long offset = 0;
   if (!parse_zone(tail, offset)) return Error{"bad time zone"};
   std::time_t t = timegm(&tm);
-  return (static_cast<int64_t>(t) - offset) * kSecond + fraction_us;
+  auto us = seconds_to_us(static_cast<long long>(t) - offset);
+  if (!us) return us;
+  return *us + fraction_us;
 }
 
 }  // namespace
@@ -91,7 +103,9 @@ Result<int64_t> parse_when(std::string_view text, int64_t now_us) {
     long long secs = std::strtoll(digits.c_str(), &end, 10);
     if (digits.empty() || *end != '\0')
       return Error{fmt::format("'{}' is not a time: expected @SECONDS", text)};
-    return static_cast<int64_t>(secs) * kSecond;
+    auto us = seconds_to_us(secs);
+    if (!us) return Error{fmt::format("'{}' is out of range", text)};
+    return *us;
   }
   // A relative form: a duration ago, "2h" or "2h ago"; a leading '-' is accepted too.
   std::string_view rel = text;

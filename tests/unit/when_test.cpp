@@ -34,6 +34,13 @@ TEST(When, IsoLocalTime) {
   EXPECT_EQ(*parse_when("today", kNow), (kNow / (86400 * kS)) * 86400 * kS);
 }
 
+TEST(When, HugeValuesAreOutOfRangeNotOverflow) {
+  // Found by fuzz_time: @9223372036854775807 overflowed the conversion to microseconds.
+  EXPECT_FALSE(parse_when("@9223372036854775807", kNow).ok());
+  EXPECT_FALSE(parse_when("@-9223372036854775807", kNow).ok());
+  EXPECT_TRUE(parse_when("@0", kNow).ok());
+}
+
 TEST(When, RejectsGarbage) {
   for (const char* bad :
        {"", "soon", "2026-13-45", "2026-11-26T10:00:00+25:00", "@x", "5 parsecs"}) {
