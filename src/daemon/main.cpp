@@ -245,7 +245,7 @@ int run(const Options& opts) {
         const auto& s = policy->config.daemon;
         return std::make_pair(s.inhibit, s.inhibit_interval);
       });
-  d.service->on_decision([inhibit = inhibitor.get()] { inhibit->poke(); });
+  d.service->on_change([inhibit = inhibitor.get()] { inhibit->poke(); });
   spdlog::info("guardd {} ready on {} ({}), audit log {}, {} checks", GUARDD_VERSION,
                listener->activated ? "the socket passed by systemd" : listener->path,
                listener->activated ? "socket-activated" : "bound by guardd",
@@ -256,7 +256,7 @@ int run(const Options& opts) {
   if (r < 0) spdlog::error("Event loop failed: {}", std::strerror(-r));
   std::size_t abandoned = d.server->in_flight();
   d.server.reset();
-  d.service->on_decision(nullptr);
+  d.service->on_change(nullptr);
   if (abandoned == 0) inhibitor.reset();  // releases the lock before the store closes
   d.store->close();
   if (!listener->activated && !listener->path.empty()) unlink(listener->path.c_str());

@@ -124,7 +124,7 @@ Result<int64_t> Service::commit(Decision& d) {
   // unreachable) log the summary so a terminal shows it too.
   if (journal_decision(d) < 0 || !under_journal_) spdlog::info("{}", summarize(d));
   prune_if_due();
-  if (on_decision_) on_decision_();
+  if (on_change_) on_change_();
   return *id;
 }
 
@@ -254,7 +254,7 @@ Reply Service::place_hold(const json& p, const Caller& caller, const Policy& pol
       "Hold {} placed by uid {} (pid {}) for {}: {}", hold->id, caller.uid, caller.pid,
       ops.empty() ? std::string("all operations") : fmt::format("{}", fmt::join(ops, ", ")),
       hold->reason);
-  if (on_decision_) on_decision_();
+  if (on_change_) on_change_();
   return Reply{"", {{"hold", hold_to_json(*hold)}}};
 }
 
@@ -266,7 +266,7 @@ Reply Service::release_hold(const json& p, const Caller& caller, const Policy&) 
   if (!released) return error_reply(protocol::kErrAuditUnavailable, {{"reason", released.error()}});
   if (!*released) return invalid_request(fmt::format("no active hold with id {}", **id));
   spdlog::info("Hold {} released by uid {} (pid {})", **id, caller.uid, caller.pid);
-  if (on_decision_) on_decision_();
+  if (on_change_) on_change_();
   return Reply{"", json::object()};
 }
 

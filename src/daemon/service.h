@@ -55,7 +55,7 @@ class Service {
   void prune_if_due();
 
   /// Called (on a worker thread) after every recorded decision and every hold change.
-  void on_decision(std::function<void()> callback) { on_decision_ = std::move(callback); }
+  void on_change(std::function<void()> callback) { on_change_ = std::move(callback); }
 
  private:
   struct Method {
@@ -86,7 +86,7 @@ class Service {
   std::string hostname_;
   int64_t started_us_;
   bool under_journal_;
-  std::function<void()> on_decision_;
+  std::function<void()> on_change_;
   std::atomic<int64_t> last_prune_us_{0};
 };
 
