@@ -338,8 +338,23 @@ Result<Config> load_config(const std::string& path) {
     config.checks.insert(config.checks.begin(), std::move(implicit));
   }
 
-  if (!errors.empty()) return Error{fmt::format("{}", fmt::join(errors, "\n"))};
+  if (!errors.empty()) return Error{join_config_errors(errors)};
   return config;
+}
+
+std::string join_config_errors(const std::vector<std::string>& errors) {
+  std::string out;
+  for (const auto& e : errors) {
+    if (!out.empty()) out += '\n';
+    for (char c : e) {
+      const auto byte = static_cast<unsigned char>(c);
+      if (byte < 0x20 || byte == 0x7f)
+        out += fmt::format("\\x{:02x}", byte);
+      else
+        out += c;
+    }
+  }
+  return out;
 }
 
 }  // namespace guardd

@@ -73,6 +73,11 @@ struct Config {
 /// "file:line: message", one per line.
 Result<Config> load_config(const std::string& path);
 
+/// Joins config errors one per line. Control characters a file may hold (a stray CR, an
+/// escape sequence) are shown as \xNN, so each error stays one line and a terminal shows
+/// the bytes rather than obeying them.
+std::string join_config_errors(const std::vector<std::string>& errors);
+
 /// The default configuration file.
 inline constexpr std::string_view kDefaultConfigPath = "/etc/guardd/guardd.conf";
 

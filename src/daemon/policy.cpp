@@ -47,7 +47,7 @@ Result<std::shared_ptr<const Policy>> build_policy(Config config, const CheckSer
                                            section.timeout, section.on_error, section.enabled,
                                            *check});
   }
-  if (!errors.empty()) return Error{fmt::format("{}", fmt::join(errors, "\n"))};
+  if (!errors.empty()) return Error{join_config_errors(errors)};
   policy->client_gid = lookup_group(config.daemon.client_group, "client_group", policy->warnings);
   policy->admin_gid = lookup_group(config.daemon.admin_group, "admin_group", policy->warnings);
   policy->config = std::move(config);

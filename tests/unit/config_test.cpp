@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <sys/stat.h>
 
 #include "daemon/config.h"
@@ -187,6 +189,15 @@ TEST_F(ConfigTest, AllErrorsAreReportedAtOnce) {
   EXPECT_NE(c.error().find(":2:"), std::string::npos);
   EXPECT_NE(c.error().find(":3:"), std::string::npos);
   EXPECT_NE(c.error().find(":4:"), std::string::npos);
+}
+
+TEST_F(ConfigTest, ControlCharactersInErrorsAreShownEscaped) {
+  auto c = load_config(write("[guardd]\nbog\rus = 1\nx\x1b[2J = 2\n"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().find("unknown key 'bog\\x0dus'"), std::string::npos) << c.error();
+  EXPECT_NE(c.error().find("unknown key 'x\\x1b[2J'"), std::string::npos) << c.error();
+  EXPECT_EQ(c.error().find('\x1b'), std::string::npos);
+  EXPECT_EQ(std::count(c.error().begin(), c.error().end(), '\n'), 1) << "one line per error";
 }
 
 TEST_F(ConfigTest, MissingFileIsAnError) {
