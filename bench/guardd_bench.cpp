@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -39,7 +40,7 @@ using guardd::ctl::Client;
 using nlohmann::json;
 
 constexpr const char* kUsage = R"(Usage: guardd-bench [--quick] [--requests N] [--json-out FILE]
-                    [--skip-mysql] [--guardd BIN] [--guardctl BIN]
+                    [--skip-mysql] [--only LIST] [--guardd BIN] [--guardctl BIN]
 
 Measures guardd and prints tables (and JSON with --json-out):
   1. Check round trip (p50/p99/p99.9, throughput) at 1, 8 and 64 clients with
@@ -56,12 +57,16 @@ Measures guardd and prints tables (and JSON with --json-out):
                    100,000 rows for audit at scale (for a smoke run, not for the README)
   --requests N     requests per round-trip row (default 5000)
   --skip-mysql     skip (b)
+  --only LIST      run only these parts, comma-separated: hold, mysql, hook, command,
+                   footprint, audit (the floor is always measured; for profiling one part)
 )";
 
 struct Options {
   bool quick = false;
   int requests = 5000;
   bool skip_mysql = false;
+  std::set<std::string> only;  // empty: every part
+  bool wants(const std::string& part) const { return only.empty() || only.count(part) > 0; }
   std::string guardd, guardctl, json_out;
 };
 
@@ -278,8 +283,9 @@ double median_process_ms(const std::vector<std::string>& argv, int runs) {
   return t[t.size() / 2];
 }
 
-long read_status_kb(pid_t pid, const char* key) {
-  std::ifstream in(fmt::format("/proc/{}/status", pid));
+// A "Key:   N kB" line of a /proc file, in KiB (-1 when absent).
+long read_kb(const std::string& path, const char* key) {
+  std::ifstream in(path);
   std::string line;
   while (std::getline(in, line))
     if (line.rfind(key, 0) == 0) return std::atol(line.c_str() + std::strlen(key));
@@ -386,11 +392,15 @@ void create_million(const std::string& db_path, int rows) {
 }
 
 Options parse(int argc, char** argv) {
-  static const option kLong[] = {
-      {"quick", no_argument, nullptr, 'q'},          {"requests", required_argument, nullptr, 'n'},
-      {"skip-mysql", no_argument, nullptr, 'm'},     {"guardd", required_argument, nullptr, 'g'},
-      {"guardctl", required_argument, nullptr, 'c'}, {"json-out", required_argument, nullptr, 'j'},
-      {"help", no_argument, nullptr, 'h'},           {nullptr, 0, nullptr, 0}};
+  static const option kLong[] = {{"quick", no_argument, nullptr, 'q'},
+                                 {"requests", required_argument, nullptr, 'n'},
+                                 {"skip-mysql", no_argument, nullptr, 'm'},
+                                 {"guardd", required_argument, nullptr, 'g'},
+                                 {"guardctl", required_argument, nullptr, 'c'},
+                                 {"json-out", required_argument, nullptr, 'j'},
+                                 {"only", required_argument, nullptr, 'o'},
+                                 {"help", no_argument, nullptr, 'h'},
+                                 {nullptr, 0, nullptr, 0}};
   Options o;
   fs::path here = fs::path(argv[0]).parent_path();
   o.guardd = (here / "guardd").string();
@@ -416,6 +426,20 @@ Options parse(int argc, char** argv) {
       case 'j':
         o.json_out = optarg;
         break;
+      case 'o': {
+        static const std::set<std::string> kParts = {"hold",    "mysql",     "hook",
+                                                     "command", "footprint", "audit"};
+        std::istringstream list(optarg);
+        std::string part;
+        while (std::getline(list, part, ',')) {
+          if (!kParts.count(part)) {
+            fmt::print(stderr, "guardd-bench: --only: unknown part '{}'\n", part);
+            std::exit(2);
+          }
+          o.only.insert(part);
+        }
+        break;
+      }
       case 'h':
         std::fputs(kUsage, stdout);
         std::exit(0);
@@ -463,8 +487,8 @@ int main(int argc, char** argv) {
       out["round_trip"][name][std::to_string(clients)] = to_json(s);
     }
   };
-  scenario("hold only", hold_only.socket);
-  if (!o.skip_mysql) {
+  if (o.wants("hold")) scenario("hold only", hold_only.socket);
+  if (!o.skip_mysql && o.wants("mysql")) {
     MariaDb maria;
     if (maria.ok) {
       std::string policy = read_text(GUARDD_SOURCE_DIR "/etc/guardd.conf");
@@ -474,7 +498,7 @@ int main(int argc, char** argv) {
       fmt::print("default + MariaDB       skipped: could not start a MariaDB server\n");
     }
   }
-  {
+  if (o.wants("hook")) {
     std::string hooks = make_temp_dir("hook");
     std::ofstream(hooks + "/pass") << "#!/bin/sh\nexit 0\n";
     chmod((hooks + "/pass").c_str(), 0755);
@@ -484,27 +508,40 @@ int main(int argc, char** argv) {
   }
 
   // 2. Whole command.
-  double ctl_ms =
-      median_process_ms({o.guardctl, "--socket", hold_only.socket, "check", "reboot"}, 200);
-  double true_ms = median_process_ms({"/bin/true"}, 200);
-  fmt::print("\nguardctl check reboot: median {:.2f} ms (/bin/true: {:.2f} ms)\n", ctl_ms, true_ms);
-  out["guardctl_check_ms"] = ctl_ms;
-  out["bin_true_ms"] = true_ms;
+  if (o.wants("command")) {
+    double ctl_ms =
+        median_process_ms({o.guardctl, "--socket", hold_only.socket, "check", "reboot"}, 200);
+    double true_ms = median_process_ms({"/bin/true"}, 200);
+    fmt::print("\nguardctl check reboot: median {:.2f} ms (/bin/true: {:.2f} ms)\n", ctl_ms,
+               true_ms);
+    out["guardctl_check_ms"] = ctl_ms;
+    out["bin_true_ms"] = true_ms;
+  }
 
   // 3. Durable throughput is the hold-only 64-client row.
-  fmt::print("durable throughput at 64 clients (synchronous=FULL): {:.0f} decisions/s\n",
-             out["round_trip"]["hold only"]["64"]["per_second"].get<double>());
+  if (o.wants("hold"))
+    fmt::print("durable throughput at 64 clients (synchronous=FULL): {:.0f} decisions/s\n",
+               out["round_trip"]["hold only"]["64"]["per_second"].get<double>());
 
   // 4. Footprint.
-  {
+  if (o.wants("footprint")) {
     Daemon fresh(o, base, "");
     std::this_thread::sleep_for(std::chrono::milliseconds(500));  // settle after start-up
-    long idle_kb = read_status_kb(fresh.pid, "VmRSS:");
+    // RSS counts every resident page of the shared libraries too (the kernel maps them in
+    // 64 KiB runs); PSS splits shared pages among their users; anonymous memory is what
+    // guardd alone costs.
+    auto memory = [&] {
+      return json{
+          {"rss_kib", read_kb(fmt::format("/proc/{}/status", fresh.pid), "VmRSS:")},
+          {"pss_kib", read_kb(fmt::format("/proc/{}/smaps_rollup", fresh.pid), "Pss:")},
+          {"anon_kib", read_kb(fmt::format("/proc/{}/smaps_rollup", fresh.pid), "Anonymous:")}};
+    };
+    json idle = memory();
     int decisions = o.quick ? 10000 : 100000;
     round_trip(fresh.socket, 64, decisions);
-    long after_kb = read_status_kb(fresh.pid, "VmRSS:");
+    json after = memory();
     round_trip(fresh.socket, 64, decisions);
-    long after2_kb = read_status_kb(fresh.pid, "VmRSS:");
+    json after2 = memory();
     int idle_seconds = o.quick ? 5 : 60;
     // Let the last workers finish, so only the idle daemon is measured.
     std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -512,18 +549,25 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::seconds(idle_seconds));  // the idle period measured
     auto [cpu1, sw1] = cpu_and_switches(fresh.pid);
     double cpu_ms = (cpu1 - cpu0) * 1000.0 / sysconf(_SC_CLK_TCK);
-    fmt::print("RSS idle {} KiB; after {} decisions {} KiB; after {} more {} KiB\n", idle_kb,
-               decisions, after_kb, decisions, after2_kb);
+    auto show = [](const json& m) {
+      return fmt::format("RSS {} KiB (PSS {}, anonymous {})", m["rss_kib"].get<long>(),
+                         m["pss_kib"].get<long>(), m["anon_kib"].get<long>());
+    };
+    fmt::print("memory idle: {}\nafter {} decisions: {}\nafter {} more: {}\n", show(idle),
+               decisions, show(after), decisions, show(after2));
     fmt::print("over {} idle s: CPU {:.0f} ms, {} context switches (wake-ups)\n", idle_seconds,
                cpu_ms, sw1 - sw0);
-    out["footprint"] = {{"rss_idle_kib", idle_kb},           {"rss_after_kib", after_kb},
-                        {"rss_after_twice_kib", after2_kb},  {"decisions", decisions},
-                        {"idle_seconds", idle_seconds},      {"idle_cpu_ms", cpu_ms},
+    out["footprint"] = {{"idle", idle},
+                        {"after", after},
+                        {"after_twice", after2},
+                        {"decisions", decisions},
+                        {"idle_seconds", idle_seconds},
+                        {"idle_cpu_ms", cpu_ms},
                         {"idle_context_switches", sw1 - sw0}};
   }
 
   // 5. Audit at scale.
-  {
+  if (o.wants("audit")) {
     int rows = o.quick ? 100000 : 1000000;
     std::string dir = make_temp_dir("audit");
     create_million(dir + "/guardd.db", rows);

@@ -76,6 +76,11 @@ class Check {
 
   /// Decides on the request from the host's live state; should return before ctx.deadline.
   virtual CheckAnswer evaluate(const CheckContext& ctx) const = 0;
+
+  /// True only when evaluate() reads guardd's own memory and never waits on anything
+  /// outside the process (no I/O, no other process), so the engine may run it on the
+  /// deciding thread instead of a worker guarded by a timeout.
+  virtual bool answers_inline() const { return false; }
 };
 
 }  // namespace guardd

@@ -28,7 +28,8 @@ class HoldSource {
  public:
   virtual ~HoldSource() = default;
 
-  /// Holds placed and not yet released, oldest first.
+  /// Holds placed and not yet released, oldest first. Answers from memory: the hold
+  /// check runs on the deciding thread, without a timeout guard.
   virtual Result<std::vector<Hold>> active_holds() = 0;
 };
 

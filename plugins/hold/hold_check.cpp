@@ -11,6 +11,9 @@ class HoldCheck final : public Check {
  public:
   explicit HoldCheck(std::shared_ptr<HoldSource> holds) : holds_(std::move(holds)) {}
 
+  // The audit store keeps the active holds in memory.
+  bool answers_inline() const override { return true; }
+
   CheckAnswer evaluate(const CheckContext& ctx) const override {
     if (!holds_) return {Outcome::Error, "no hold store available", nullptr};
     auto holds = holds_->active_holds();

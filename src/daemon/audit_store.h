@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/sqlite_statement.h"
 #include "guardd/decision.h"
 #include "guardd/hold.h"
 #include "guardd/result.h"
@@ -62,7 +63,8 @@ class AuditStore final : public HoldSource {
   /// Releases an active hold; false when no active hold has that id.
   Result<bool> release_hold(int64_t id, uid_t uid, int64_t now_us);
 
-  /// Holds placed and not yet released, oldest first.
+  /// Holds placed and not yet released, oldest first. Answered from memory (kept in step
+  /// with every hold change), so a check never waits behind a commit's fsync.
   Result<std::vector<Hold>> active_holds() override;
 
   /// Deletes decisions older than `before_us`; returns how many.
@@ -79,11 +81,17 @@ class AuditStore final : public HoldSource {
   Status migrate(int target_version);
   Status exec(const char* sql);
   std::string failure(const char* what);
+  /// Reads the active holds into the in-memory copy (mutex_ held); on failure the copy is
+  /// dropped, and active_holds() reads the database until a read succeeds.
+  void reload_holds();
 
   std::mutex mutex_;
   sqlite3* db_;
+  std::unique_ptr<Statement> insert_decision_;  // prepared once: every decision runs it
   std::string path_;
   std::optional<std::string> last_error_;
+  std::mutex holds_mutex_;  // guards holds_ only; never held while waiting on SQLite
+  std::shared_ptr<const std::vector<Hold>> holds_;  // null: not known, read the database
 };
 
 }  // namespace guardd

@@ -74,7 +74,7 @@ Reply Service::check(const nlohmann::json& p, const Caller& caller, const Policy
   }
 
   CheckRequest request{d.operation, d.target, d.reason, forcing, d.dry_run};
-  d.checks = run_checks(policy.checks, request, caller, deadline);
+  d.checks = run_checks(policy.checks, request, caller, deadline, workers_);
   d.verdict = decide(d.checks, forcing ? ForceMode::Yes : ForceMode::No);
   d.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - started)

@@ -146,7 +146,9 @@ constexpr DaemonKey kDaemonKeys[] = {
     {"log_level", "info", "trace, debug, info, warning, error, critical or off.", set_log_level},
     {"inhibit", "yes",
      "Hold a logind shutdown inhibitor while a reboot or power-off would be refused.", set_inhibit},
-    {"inhibit_interval", "30s", "How often that is re-evaluated (also after every decision).",
+    {"inhibit_interval", "30s",
+     "How often that is re-evaluated (also at once after a hold change, a reload, or a "
+     "reboot or power-off decision that contradicts the lock held).",
      set_inhibit_interval},
 };
 

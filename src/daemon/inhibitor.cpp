@@ -35,6 +35,7 @@ void Inhibitor::run() {
   std::unique_lock lock(mutex_);
   while (!stop_) {
     auto [enabled, interval] = settings_();
+    enabled_ = enabled;
     if (!enabled) {
       release();
       wake_.wait(lock, [&] { return stop_ || poked_; });
@@ -58,6 +59,7 @@ void Inhibitor::release() {
   if (lock_fd_ < 0) return;
   close(lock_fd_);
   lock_fd_ = -1;
+  blocking_ = false;
   why_.clear();
   spdlog::info("Released the logind shutdown inhibitor: nothing vetoes a reboot now");
 }
@@ -103,6 +105,7 @@ void Inhibitor::apply(const InhibitNeed& need) {
   // Take the new lock before dropping the old, so shutdown is never unblocked in between.
   if (lock_fd_ >= 0) close(lock_fd_);
   lock_fd_ = fd;
+  blocking_ = true;
   why_ = need.why;
   warned_ = false;
   spdlog::info("Holding a logind shutdown inhibitor: {}", why_);

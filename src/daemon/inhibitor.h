@@ -2,6 +2,7 @@
 // refused, so `systemctl reboot` meets the same refusal.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -33,8 +34,13 @@ class Inhibitor {
   Inhibitor(const Inhibitor&) = delete;
   Inhibitor& operator=(const Inhibitor&) = delete;
 
-  /// Asks for a re-evaluation now (after every decision).
+  /// Asks for a re-evaluation now (after a hold change, a reload, or a decision that
+  /// contradicts the lock held).
   void poke();
+
+  /// Whether it is switched on and holds a shutdown lock, as of its last evaluation.
+  bool enabled() const { return enabled_; }
+  bool blocking() const { return blocking_; }
 
  private:
   void run();
@@ -50,6 +56,8 @@ class Inhibitor {
   sd_bus* bus_ = nullptr;
   int lock_fd_ = -1;
   std::string why_;
+  std::atomic<bool> enabled_{false};
+  std::atomic<bool> blocking_{false};
   bool warned_ = false;
   std::thread thread_;
 };

@@ -1,13 +1,12 @@
 #include "daemon/server.h"
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <system_error>
-#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -25,6 +24,24 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 
 std::string request_error(std::string_view reason) {
   return frame_message(encode_error(protocol::kErrInvalidRequest, {{"reason", reason}}));
+}
+
+// Sends as much of `message` as the socket takes now; returns the rest for the event loop
+// to send (empty when all went, or when the peer is gone, which the loop notices itself).
+std::string send_what_fits(int fd, std::string message) {
+  std::size_t sent = 0;
+  while (sent < message.size()) {
+    ssize_t n = send(fd, message.data() + sent, message.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    return {};
+  }
+  message.erase(0, sent);
+  return message;
 }
 
 }  // namespace
@@ -47,7 +64,8 @@ struct Server::Connection {
   bool has_output() const { return out_offset < out.size(); }
 };
 
-// Replies handed from worker threads to the event loop.
+// Finished calls handed from workers to the event loop, each with the reply (or the part
+// of it the worker could not send) to queue.
 struct Server::Completions {
   std::mutex mutex;
   std::vector<std::pair<uint64_t, std::optional<std::string>>> items;
@@ -67,9 +85,11 @@ struct Server::Completions {
   }
 };
 
-Server::Server(sd_event* event, Service& service, std::function<ServerLimits()> limits)
+Server::Server(sd_event* event, Service& service, WorkerPool& workers,
+               std::function<ServerLimits()> limits)
     : event_(event),
       service_(service),
+      workers_(workers),
       limits_fn_(std::move(limits)),
       completions_(std::make_shared<Completions>()) {}
 
@@ -233,24 +253,29 @@ void Server::dispatch(Connection& c, std::string message) {
     queue(c, request_error(call.error()));
     return;
   }
+  // With nothing else queued for this client, the worker sends the reply itself, on a
+  // duplicate of the socket (so the number can never name another client's socket): the
+  // client has its answer without waiting for this loop to wake up.
+  int reply_fd = -1;
+  if (!c.has_output() && !call->oneway) reply_fd = fcntl(c.fd, F_DUPFD_CLOEXEC, 3);
   c.busy = true;
   ++in_flight_;
-  try {
-    std::thread([completions = completions_, &service = service_, id = c.id, caller = c.caller,
-                 call = std::move(*call)] {
-      Reply reply = service.handle(call, caller);
-      std::optional<std::string> framed;
-      if (!call.oneway)
-        framed = frame_message(reply.error.empty() ? encode_reply(reply.parameters)
-                                                   : encode_error(reply.error, reply.parameters));
-      completions->push(id, std::move(framed));
-    }).detach();
-  } catch (const std::system_error& e) {
+  Status started = workers_.run([completions = completions_, &service = service_, id = c.id,
+                                 caller = c.caller, call = std::move(*call), reply_fd] {
+    Reply reply = service.handle(call, caller);
+    std::optional<std::string> framed;
+    if (!call.oneway)
+      framed = frame_message(reply.error.empty() ? encode_reply(reply.parameters)
+                                                 : encode_error(reply.error, reply.parameters));
+    if (framed && reply_fd >= 0) framed = send_what_fits(reply_fd, std::move(*framed));
+    if (reply_fd >= 0) close(reply_fd);
+    completions->push(id, std::move(framed));
+  });
+  if (!started) {
+    if (reply_fd >= 0) close(reply_fd);
     c.busy = false;
     --in_flight_;
-    queue(c, frame_message(
-                 encode_error(protocol::kErrInternal,
-                              {{"reason", fmt::format("cannot start worker: {}", e.what())}})));
+    queue(c, frame_message(encode_error(protocol::kErrInternal, {{"reason", started.error()}})));
   }
 }
 
@@ -273,10 +298,14 @@ void Server::deliver_completions() {
     if (it == connections_.end()) continue;
     Connection& c = *it->second;
     c.busy = false;
-    if (reply && !c.peer_closed) queue(c, *reply);
+    if (reply && !reply->empty() && !c.peer_closed) queue(c, *reply);
     if (!connections_.count(id)) continue;
     touch(c);
     process_input(c);
+    // The client may have sent its next call already (it had its answer directly): read
+    // it now rather than after another trip through epoll. Only with no call buffered,
+    // so a pipelining client's input stays bounded.
+    if (connections_.count(id) && !c.busy) handle_io(c, EPOLLIN);
   }
   maybe_drained();
 }

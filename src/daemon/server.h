@@ -17,6 +17,7 @@
 #include "common/duration.h"
 #include "common/varlink_frame.h"
 #include "daemon/service.h"
+#include "daemon/worker_pool.h"
 
 namespace guardd {
 
@@ -30,7 +31,9 @@ struct ServerLimits {
 
 class Server {
  public:
-  Server(sd_event* event, Service& service, std::function<ServerLimits()> limits);
+  /// Calls are answered on `workers`.
+  Server(sd_event* event, Service& service, WorkerPool& workers,
+         std::function<ServerLimits()> limits);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -67,6 +70,7 @@ class Server {
 
   sd_event* event_;
   Service& service_;
+  WorkerPool& workers_;
   std::function<ServerLimits()> limits_fn_;
   sd_event_source* listen_source_ = nullptr;
   sd_event_source* completion_source_ = nullptr;

@@ -60,9 +60,10 @@ const Service::Method Service::kMethods[] = {
     {"io.guardd.Guard.ReleaseHold", Privilege::Admin, &Service::release_hold},
 };
 
-Service::Service(std::shared_ptr<AuditStore> store, PolicyHolder& policy)
+Service::Service(std::shared_ptr<AuditStore> store, PolicyHolder& policy, WorkerPool& workers)
     : store_(std::move(store)),
       policy_(policy),
+      workers_(workers),
       hostname_(local_hostname()),
       started_us_(now_us()),
       under_journal_(std::getenv("JOURNAL_STREAM") != nullptr) {}
@@ -124,7 +125,7 @@ Result<int64_t> Service::commit(Decision& d) {
   // unreachable) log the summary so a terminal shows it too.
   if (journal_decision(d) < 0 || !under_journal_) spdlog::info("{}", summarize(d));
   prune_if_due();
-  if (on_change_) on_change_();
+  if (on_change_) on_change_(&d);
   return *id;
 }
 
@@ -254,7 +255,7 @@ Reply Service::place_hold(const json& p, const Caller& caller, const Policy& pol
       "Hold {} placed by uid {} (pid {}) for {}: {}", hold->id, caller.uid, caller.pid,
       ops.empty() ? std::string("all operations") : fmt::format("{}", fmt::join(ops, ", ")),
       hold->reason);
-  if (on_change_) on_change_();
+  if (on_change_) on_change_(nullptr);
   return Reply{"", {{"hold", hold_to_json(*hold)}}};
 }
 
@@ -266,7 +267,7 @@ Reply Service::release_hold(const json& p, const Caller& caller, const Policy&) 
   if (!released) return error_reply(protocol::kErrAuditUnavailable, {{"reason", released.error()}});
   if (!*released) return invalid_request(fmt::format("no active hold with id {}", **id));
   spdlog::info("Hold {} released by uid {} (pid {})", **id, caller.uid, caller.pid);
-  if (on_change_) on_change_();
+  if (on_change_) on_change_(nullptr);
   return Reply{"", json::object()};
 }
 

@@ -14,6 +14,7 @@
 #include "daemon/access.h"
 #include "daemon/audit_store.h"
 #include "daemon/policy.h"
+#include "daemon/worker_pool.h"
 
 namespace guardd {
 
@@ -43,10 +44,11 @@ class PolicyHolder {
   std::shared_ptr<const Policy> policy_;
 };
 
-/// Answers calls. Thread-safe: each call runs on its own worker thread.
+/// Answers calls. Thread-safe: each call runs on a worker of its own; checks run on
+/// `workers`.
 class Service {
  public:
-  Service(std::shared_ptr<AuditStore> store, PolicyHolder& policy);
+  Service(std::shared_ptr<AuditStore> store, PolicyHolder& policy, WorkerPool& workers);
 
   /// Answers one call from `caller`; never throws (a bug becomes InternalError).
   Reply handle(const VarlinkCall& call, const Caller& caller);
@@ -54,8 +56,11 @@ class Service {
   /// Deletes decisions past the retention period if an hour has passed since the last run.
   void prune_if_due();
 
-  /// Called (on a worker thread) after every recorded decision and every hold change.
-  void on_change(std::function<void()> callback) { on_change_ = std::move(callback); }
+  /// Called on a worker thread after every recorded decision (with it) and every hold
+  /// change (with nullptr).
+  void on_change(std::function<void(const Decision*)> callback) {
+    on_change_ = std::move(callback);
+  }
 
  private:
   struct Method {
@@ -83,10 +88,11 @@ class Service {
 
   std::shared_ptr<AuditStore> store_;
   PolicyHolder& policy_;
+  WorkerPool& workers_;
   std::string hostname_;
   int64_t started_us_;
   bool under_journal_;
-  std::function<void()> on_change_;
+  std::function<void(const Decision*)> on_change_;
   std::atomic<int64_t> last_prune_us_{0};
 };
 

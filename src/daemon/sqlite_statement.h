@@ -9,11 +9,16 @@
 
 namespace guardd {
 
+/// How long a statement is kept: used once, or reused for every call (SQLite then keeps
+/// it out of its short-lived lookaside memory).
+enum class StatementUse { Once, Reused };
+
 /// A prepared statement; check ok() after construction.
 class Statement {
  public:
-  Statement(sqlite3* db, const char* sql) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  Statement(sqlite3* db, const char* sql, StatementUse use = StatementUse::Once) {
+    rc_ = sqlite3_prepare_v3(
+        db, sql, -1, use == StatementUse::Reused ? SQLITE_PREPARE_PERSISTENT : 0, &stmt_, nullptr);
   }
   ~Statement() { sqlite3_finalize(stmt_); }
   Statement(const Statement&) = delete;
@@ -36,6 +41,12 @@ class Statement {
 
   /// Steps once: SQLITE_ROW, SQLITE_DONE or an error code.
   int step() { return sqlite3_step(stmt_); }
+
+  /// Makes a reused statement ready for its next run, with no parameters bound.
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
 
   /// Column readers for the current row (0-based).
   int64_t integer(int c) const { return sqlite3_column_int64(stmt_, c); }

@@ -2,10 +2,12 @@
 // needed). logind runs as root and writes /run/systemd; the suite name says so.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
 #include <set>
 
 #include "support/harness.h"
@@ -58,33 +60,50 @@ class RootLogind : public ::testing::Test {
       if (fs::exists(std::string("/run/systemd/") + d)) existed_.insert(d);
   }
   void TearDown() override {
+    logind_.reset();
+    dbus_.reset();
     // logind leaves its state behind: remove what it created.
     for (const char* d : {"seats", "sessions", "users", "inhibit", "shutdown"})
       if (!existed_.count(d)) fs::remove_all(std::string("/run/systemd/") + d);
   }
+
+  // Starts a private bus with logind on it; false (with the logs) when logind never answers.
+  ::testing::AssertionResult start_logind() {
+    bus_ = "unix:path=" + (dir_ / "bus");
+    dbus_ = std::make_unique<Background>(
+        std::vector<std::string>{"/usr/bin/dbus-daemon", "--session", "--address=" + bus_,
+                                 "--nofork", "--nopidfile"},
+        std::map<std::string, std::string>{}, dir_ / "dbus.log");
+    if (!wait_until([&] { return fs::exists(dir_ / "bus"); }))
+      return ::testing::AssertionFailure() << read_file(dir_ / "dbus.log");
+    logind_ = std::make_unique<Background>(
+        std::vector<std::string>{"/lib/systemd/systemd-logind"},
+        std::map<std::string, std::string>{{"DBUS_SYSTEM_BUS_ADDRESS", bus_}}, dir_ / "logind.log");
+    if (!wait_until([&] { return inhibitors().exit_code == 0; }))
+      return ::testing::AssertionFailure() << read_file(dir_ / "logind.log");
+    return ::testing::AssertionSuccess();
+  }
+
+  // logind's ListInhibitors, as busctl prints it.
+  ProcessResult inhibitors() const {
+    return run_process({"/usr/bin/busctl", "--address=" + bus_, "call", "org.freedesktop.login1",
+                        "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
+                        "ListInhibitors"});
+  }
+  bool guardd_inhibits() const { return inhibitors().out.find("guardd") != std::string::npos; }
+  std::map<std::string, std::string> bus_env() const { return {{"DBUS_SYSTEM_BUS_ADDRESS", bus_}}; }
+
   std::set<std::string> existed_;
+  TempDir dir_;
+  std::string bus_;
+  std::unique_ptr<Background> dbus_, logind_;
 };
 
 TEST_F(RootLogind, InhibitorFollowsHolds) {
-  TempDir dir;
-  std::string bus = "unix:path=" + (dir / "bus");
-  Background dbus(
-      {"/usr/bin/dbus-daemon", "--session", "--address=" + bus, "--nofork", "--nopidfile"}, {},
-      dir / "dbus.log");
-  ASSERT_TRUE(wait_until([&] { return fs::exists(dir / "bus"); })) << read_file(dir / "dbus.log");
-  Background logind({"/lib/systemd/systemd-logind"}, {{"DBUS_SYSTEM_BUS_ADDRESS", bus}},
-                    dir / "logind.log");
-  auto inhibitors = [&] {
-    return run_process({"/usr/bin/busctl", "--address=" + bus, "call", "org.freedesktop.login1",
-                        "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
-                        "ListInhibitors"});
-  };
-  ASSERT_TRUE(wait_until([&] { return inhibitors().exit_code == 0; }))
-      << read_file(dir / "logind.log");
-
+  ASSERT_TRUE(start_logind());
   Guardd g("inhibit = yes\n");
-  ASSERT_TRUE(g.start({{"DBUS_SYSTEM_BUS_ADDRESS", bus}})) << g.log();
-  EXPECT_EQ(inhibitors().out.find("guardd"), std::string::npos) << "nothing vetoes yet";
+  ASSERT_TRUE(g.start(bus_env())) << g.log();
+  EXPECT_FALSE(guardd_inhibits()) << "nothing vetoes yet";
 
   ASSERT_EQ(g.ctl({"hold", "--reason", "rack 12 power work"}).exit_code, 0);
   EXPECT_TRUE(wait_until([&] {
@@ -96,14 +115,46 @@ TEST_F(RootLogind, InhibitorFollowsHolds) {
       << g.log();
 
   ASSERT_EQ(g.ctl({"release", "1"}).exit_code, 0);
-  EXPECT_TRUE(wait_until([&] { return inhibitors().out.find("guardd") == std::string::npos; }))
-      << inhibitors().out << g.log();
+  EXPECT_TRUE(wait_until([&] { return !guardd_inhibits(); })) << inhibitors().out << g.log();
 
   // Hold again, then stop guardd: the lock goes with it.
   ASSERT_EQ(g.ctl({"hold", "--reason", "again"}).exit_code, 0);
-  ASSERT_TRUE(wait_until([&] { return inhibitors().out.find("guardd") != std::string::npos; }));
+  ASSERT_TRUE(wait_until([&] { return guardd_inhibits(); }));
   EXPECT_EQ(g.stop(), 0);
-  EXPECT_TRUE(wait_until([&] { return inhibitors().out.find("guardd") == std::string::npos; }));
+  EXPECT_TRUE(wait_until([&] { return !guardd_inhibits(); }));
+}
+
+// With the interval far away, what the host says shows up through decisions that
+// contradict the lock, and through reloads.
+TEST_F(RootLogind, InhibitorFollowsContradictingDecisionsAndReloads) {
+  ASSERT_TRUE(start_logind());
+  TempDir hooks;
+  const std::string flag = hooks / "busy";
+  write_file(hooks / "flag", "#!/bin/sh\n[ -e " + flag + " ] && { echo busy; exit 1; }\nexit 0\n");
+  chmod((hooks / "flag").c_str(), 0755);
+  Guardd g("inhibit = yes\ninhibit_interval = 1h\n",
+           "[check.flag]\ntype = hook\nexec = " + (hooks / "flag") +
+               "\noperations = reboot poweroff reinstall\n");
+  ASSERT_TRUE(g.start(bus_env())) << g.log();
+  EXPECT_FALSE(guardd_inhibits());
+
+  write_file(flag, "");
+  EXPECT_EQ(g.ctl({"check", "reinstall"}).exit_code, 1) << "refused, but not a shutdown";
+  EXPECT_FALSE(guardd_inhibits()) << "only reboot and poweroff decisions bear on the lock";
+  EXPECT_EQ(g.ctl({"check", "reboot"}).exit_code, 1);
+  EXPECT_TRUE(wait_until([&] { return inhibitors().out.find("flag: busy") != std::string::npos; }))
+      << inhibitors().out << g.log();
+
+  fs::remove(flag);
+  EXPECT_EQ(g.ctl({"check", "poweroff"}).exit_code, 0);
+  EXPECT_TRUE(wait_until([&] { return !guardd_inhibits(); })) << inhibitors().out << g.log();
+
+  // A reload that adds a hold-like veto (a check that always refuses) takes the lock at once.
+  fs::create_directories(g.dir() / "guardd.conf.d");
+  write_file(g.dir() / "guardd.conf.d/70-refuse.conf",
+             "[check.never]\ntype = hook\nexec = /bin/false\noperations = reboot\n");
+  g.signal(SIGHUP);
+  EXPECT_TRUE(wait_until([&] { return guardd_inhibits(); })) << inhibitors().out << g.log();
 }
 
 TEST(Logind, NoLogindIsNotFatal) {

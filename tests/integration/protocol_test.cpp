@@ -97,6 +97,57 @@ TEST(Protocol, RepliesInOrderForPipelinedCalls) {
   }
 }
 
+// Records `n` decisions through one connection, pipelined; their reasons are "0".."n-1".
+void record_decisions(Guardd& g, int n) {
+  RawClient c(g.socket());
+  std::string batch;
+  for (int i = 0; i < n; ++i)
+    batch += json{{"method", "io.guardd.Guard.Check"},
+                  {"parameters", {{"operation", "reboot"}, {"reason", std::to_string(i)}}}}
+                 .dump() +
+             '\0';
+  ASSERT_TRUE(c.send_raw(batch));
+  for (int i = 0; i < n; ++i) ASSERT_TRUE(c.reply()) << i;
+}
+
+std::string list_call(int limit) {
+  return json{{"method", "io.guardd.Guard.ListDecisions"}, {"parameters", {{"limit", limit}}}}
+             .dump() +
+         '\0';
+}
+
+// A reply of about a megabyte does not fit the socket's buffer: the part the worker cannot
+// send at once is finished by the event loop, intact and in order.
+TEST(Protocol, ReplyLargerThanTheSocketBufferArrivesWhole) {
+  Guardd g;
+  ASSERT_TRUE(g.start()) << g.log();
+  record_decisions(g, 1200);
+  RawClient c(g.socket());
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(c.send_raw(list_call(1200)));
+    auto r = c.reply();
+    ASSERT_TRUE(r) << round;
+    const auto& decisions = (*r)["parameters"]["decisions"];
+    ASSERT_EQ(decisions.size(), 1200u);
+    for (int i = 0; i < 1200; ++i) ASSERT_EQ(decisions[i]["reason"], std::to_string(i)) << i;
+  }
+}
+
+// A client that asks and never reads is cut off once 16 MiB wait for it; others are served.
+TEST(Protocol, ClientThatNeverReadsIsCutOffAndStallsNoOne) {
+  Guardd g;
+  ASSERT_TRUE(g.start()) << g.log();
+  record_decisions(g, 1200);
+  RawClient hog(g.socket());
+  std::string calls;
+  for (int i = 0; i < 40; ++i) calls += list_call(1200);  // about 40 MiB of replies
+  ASSERT_TRUE(hog.send_raw(calls));
+  EXPECT_TRUE(wait_until([&] {
+    return g.log().find("does not read its replies") != std::string::npos;
+  })) << g.log();
+  expect_alive(g);
+}
+
 TEST(Protocol, OnewayGetsNoReplyButIsRecorded) {
   Guardd g;
   ASSERT_TRUE(g.start()) << g.log();

@@ -29,6 +29,22 @@ class ScriptedCheck : public Check {
   std::chrono::milliseconds delay_;
 };
 
+// Claims to answer inline; notes the thread it ran on and can be told to overrun.
+class InlineCheck : public Check {
+ public:
+  explicit InlineCheck(std::chrono::milliseconds delay = 0ms) : delay_(delay) {}
+  CheckAnswer evaluate(const CheckContext&) const override {
+    ran_on = std::this_thread::get_id();
+    if (delay_.count() > 0) std::this_thread::sleep_for(delay_);  // simulates an overrun
+    return {Outcome::Pass, "in memory", nullptr};
+  }
+  bool answers_inline() const override { return true; }
+  mutable std::thread::id ran_on;
+
+ private:
+  std::chrono::milliseconds delay_;
+};
+
 class ThrowingCheck : public Check {
  public:
   CheckAnswer evaluate(const CheckContext&) const override { throw std::runtime_error("boom"); }
@@ -43,8 +59,9 @@ CheckInstance instance(std::string name, std::shared_ptr<const Check> check,
 
 std::vector<CheckResult> run(const std::vector<CheckInstance>& checks,
                              std::chrono::milliseconds deadline = 5000ms) {
+  static WorkerPool workers(4);  // shared across tests, as the daemon shares its pool
   CheckRequest req{"reboot", std::nullopt, std::nullopt, false, false};
-  return run_checks(checks, req, Caller{}, Clock::now() + deadline);
+  return run_checks(checks, req, Caller{}, Clock::now() + deadline, workers);
 }
 
 TEST(Engine, PassAndVetoAreReported) {
@@ -126,6 +143,24 @@ TEST(Engine, ChecksRunConcurrently) {
   auto r = run(checks);
   EXPECT_LT(Clock::now() - start, 1000ms) << "8 x 200ms checks ran one after another";
   for (const auto& x : r) EXPECT_EQ(x.outcome, Outcome::Pass);
+}
+
+TEST(Engine, InlineChecksRunOnTheDecidingThreadBesideWorkers) {
+  auto in_memory = std::make_shared<InlineCheck>();
+  auto r = run({instance("slow", std::make_shared<ScriptedCheck>(Outcome::Veto, "busy", 50ms)),
+                instance("mem", in_memory)});
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(in_memory->ran_on, std::this_thread::get_id());
+  EXPECT_EQ(r[0].outcome, Outcome::Veto) << "the worker's answer is still awaited";
+  EXPECT_EQ(r[1].outcome, Outcome::Pass);
+  EXPECT_EQ(r[1].reason, "in memory");
+}
+
+TEST(Engine, InlineCheckPastItsTimeoutCountsAsTimedOut) {
+  auto r = run({instance("mem", std::make_shared<InlineCheck>(120ms), 50ms)});
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].outcome, Outcome::Error);
+  EXPECT_EQ(r[0].reason, "timed out after 50ms");
 }
 
 TEST(Engine, ForceTurnsARefusalIntoForced) {
