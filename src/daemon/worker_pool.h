@@ -14,8 +14,9 @@ namespace guardd {
 class WorkerPool {
  public:
   explicit WorkerPool(std::size_t max_idle);
-  /// Wakes parked workers so they exit; busy ones exit when their task ends (they are
-  /// detached: a task overrunning its deadline is abandoned, never joined).
+  /// Ends parked workers and waits for them (their thread-local state goes with them);
+  /// busy ones are abandoned, never joined (a task may overrun its deadline), and exit
+  /// when their task ends. Tasks not yet started are dropped.
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;

@@ -69,16 +69,31 @@ MYSQL* connect_root(const std::string& socket) {
 
 }  // namespace
 
+PortReservation::PortReservation(int count) {
+  for (int i = 0; i < count; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    fds_.push_back(fd);
+    ports_.push_back(ntohs(addr.sin_port));
+  }
+}
+
+PortReservation::~PortReservation() {
+  release();
+}
+
+void PortReservation::release() {
+  for (int fd : fds_) close(fd);
+  fds_.clear();
+}
+
 int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
+  return PortReservation(1).ports()[0];
 }
 
 MariaDbServer::MariaDbServer(int server_id, std::vector<std::string> extra_args,
@@ -261,10 +276,14 @@ GaleraCluster::GaleraCluster(int nodes) {
   struct Ports {
     int gcomm, ist, sst;
   };
+  // Held until every node (whose own port comes from free_port) is set up.
+  PortReservation reserved(3 * nodes);
   std::vector<Ports> ports;
   std::vector<std::string> members;
   for (int i = 0; i < nodes; ++i) {
-    ports.push_back({free_port(), free_port(), free_port()});
+    const auto& r = reserved.ports();
+    const auto at = static_cast<size_t>(3 * i);
+    ports.push_back({r[at], r[at + 1], r[at + 2]});
     members.push_back("127.0.0.1:" + std::to_string(ports.back().gcomm));
   }
   std::string address = "gcomm://";

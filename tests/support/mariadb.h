@@ -74,6 +74,23 @@ bool start_replication(MariaDbServer& replica, MariaDbServer& primary);
 /// A free TCP port on 127.0.0.1.
 int free_port();
 
+/// Several distinct free loopback ports, kept bound (so nothing else is given them) until
+/// release(): ports picked one by one can come back equal.
+class PortReservation {
+ public:
+  explicit PortReservation(int count);
+  ~PortReservation();
+  PortReservation(const PortReservation&) = delete;
+  PortReservation& operator=(const PortReservation&) = delete;
+  const std::vector<int>& ports() const { return ports_; }
+  /// Unbinds them, for the servers that are to listen on them.
+  void release();
+
+ private:
+  std::vector<int> fds_;
+  std::vector<int> ports_;
+};
+
 /// A Galera cluster (galera-4 from Debian) of several nodes on loopback, each run as the
 /// mysql user so rsync state transfers work. Needs root.
 class GaleraCluster {
