@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,8 +23,9 @@ using Clock = std::chrono::steady_clock;
 // Closes the descriptors it owns, whatever path the run takes.
 struct Fds {
   int in = -1, out = -1, err = -1;
+  int exited = -1;  // a pidfd: readable once the hook has exited
   ~Fds() {
-    for (int fd : {in, out, err})
+    for (int fd : {in, out, err, exited})
       if (fd >= 0) close(fd);
   }
 };
@@ -82,10 +84,10 @@ Result<HookRun> run_hook(const std::vector<std::string>& argv,
   Fds child;
   parent.in = in_pipe[1];
   child.in = in_pipe[0];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
-    return Error{fmt::format("pipe: {}", std::strerror(errno))};
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return Error{fmt::format("pipe: {}", std::strerror(errno))};
   parent.out = out_pipe[0];
   child.out = out_pipe[1];
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) return Error{fmt::format("pipe: {}", std::strerror(errno))};
   parent.err = err_pipe[0];
   child.err = err_pipe[1];
 
@@ -123,6 +125,9 @@ Result<HookRun> run_hook(const std::vector<std::string>& argv,
   close(child.out);
   close(child.err);
   child.in = child.out = child.err = -1;
+  // The hook's exit wakes the poll below at once. The pid cannot be reused before we reap
+  // it, so opening it now is safe. Kernels before 5.3 lack pidfd_open: short polls instead.
+  parent.exited = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
 
   for (int fd : {parent.in, parent.out, parent.err})
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -141,16 +146,18 @@ Result<HookRun> run_hook(const std::vector<std::string>& argv,
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) break;
-    pollfd fds[3];
+    pollfd fds[4];
     int n = 0;
     if (parent.out >= 0) fds[n++] = {parent.out, POLLIN, 0};
     if (parent.err >= 0) fds[n++] = {parent.err, POLLIN, 0};
     if (parent.in >= 0) fds[n++] = {parent.in, POLLOUT, 0};
-    // Short polls: the hook's exit is noticed by waitpid, not by EOF, since a background
-    // child may keep the pipes open.
-    poll(fds, static_cast<nfds_t>(n), static_cast<int>(std::min<long>(left.count(), 10)));
+    if (parent.exited >= 0) fds[n++] = {parent.exited, POLLIN, 0};
+    // The hook's exit is noticed by waitpid (woken by the pidfd), not by EOF, since a
+    // background child may keep the pipes open. Without a pidfd, poll in short steps.
+    const long step = parent.exited >= 0 ? left.count() : std::min<long>(left.count(), 10);
+    poll(fds, static_cast<nfds_t>(n), static_cast<int>(step));
     for (int i = 0; i < n; ++i) {
-      if (!fds[i].revents) continue;
+      if (!fds[i].revents || fds[i].fd == parent.exited) continue;
       int fd = fds[i].fd;
       if (fd == parent.in) {
         ssize_t w = write(fd, input.data() + written, input.size() - written);

@@ -117,11 +117,14 @@ ServerArgs parse_server_args(const std::vector<std::string>& argv) {
 std::vector<Instance> discover_instances(const std::string& proc_root) {
   std::vector<Instance> found;
   for (pid_t pid : procfs::list_pids(proc_root)) {
+    // The cheap files first, for every process; the stat line only for a server.
+    auto comm = procfs::read_comm(pid, proc_root);
+    if (!comm) continue;  // gone
+    auto exe = procfs::read_exe(pid, proc_root);
+    auto name = server_name(*comm, exe);
+    if (!name) continue;
     auto st = procfs::read_stat(pid, proc_root);
     if (!st || st->state == 'Z' || st->state == 'X') continue;  // gone, or a zombie
-    auto exe = procfs::read_exe(pid, proc_root);
-    auto name = server_name(st->comm, exe);
-    if (!name) continue;
     auto argv = procfs::read_argv(pid, proc_root);
     if (!argv) continue;
     ServerArgs args = parse_server_args(*argv);

@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <deque>
 #include <map>
 #include <memory>
@@ -55,7 +56,9 @@ SourceReplicas ask_source(const Row& channel, const ProbeSettings& settings,
     s.error = "cannot ask the source how many replicas it has: " + conn.error();
     return s;
   }
-  auto rows = (*conn)->query("SELECT COMMAND FROM information_schema.PROCESSLIST");
+  // SHOW PROCESSLIST, not information_schema's table, which MariaDB materialises first
+  // (about 0.7 ms against 0.02 ms on an idle server).
+  auto rows = (*conn)->query("SHOW PROCESSLIST");
   if (!rows) {
     s.error = rows.error();
     return s;
@@ -73,22 +76,36 @@ bool is_binlog_dump(const Row& row) {
   return cmd.rfind("Binlog Dump", 0) == 0;
 }
 
+// SHOW PROCESSLIST names its columns Id, User, db...; the checks read them as
+// information_schema spells them (ID, USER, DB...).
+Row uppercase_keys(Row row) {
+  Row out;
+  for (auto& [key, value] : row) {
+    std::string upper = key;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    out.emplace(std::move(upper), std::move(value));
+  }
+  return out;
+}
+
 Result<ProbeData> collect(Connection& conn) {
   ProbeData d;
   d.version = conn.server_version();
   d.mariadb = d.version.find("MariaDB") != std::string::npos;
-  const char* who =
+  // Each query is a round trip to the server: ask what the server has in one. MySQL has
+  // @@server_uuid; MariaDB has none, but has @@wsrep_on (unless built without Galera).
+  const std::string who =
       "SELECT CONNECTION_ID() AS id, SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AS account";
-  auto id = conn.query(std::string(who) + ", @@server_uuid AS uuid");
-  if (!id) {
-    // MariaDB has no @@server_uuid.
-    id = conn.query(who);
-    if (!id) return Error{"cannot read the connection id: " + id.error()};
-  }
+  auto id = conn.query(who + (d.mariadb ? ", @@wsrep_on AS wsrep_on" : ", @@server_uuid AS uuid"));
+  if (!id) id = conn.query(who);
+  if (!id) return Error{"cannot read the connection id: " + id.error()};
+  std::optional<bool> wsrep_on;
   if (!id->empty()) {
-    d.connection_id = std::stoll((*id)[0]["id"].value_or("0"));
-    d.account = (*id)[0]["account"].value_or("");
-    d.server_uuid = (*id)[0].count("uuid") ? (*id)[0]["uuid"].value_or("") : "";
+    Row& first = (*id)[0];
+    d.connection_id = std::stoll(first["id"].value_or("0"));
+    d.account = first["account"].value_or("");
+    d.server_uuid = first.count("uuid") ? first["uuid"].value_or("") : "";
+    if (first.count("wsrep_on")) wsrep_on = first["wsrep_on"].value_or("0") == "1";
   }
   auto grants = conn.query("SHOW GRANTS");
   if (!grants) return Error{"cannot read the account's grants: " + grants.error()};
@@ -96,9 +113,9 @@ Result<ProbeData> collect(Connection& conn) {
     for (const auto& [col, value] : row)
       if (value && mentions_process_grant(*value)) d.has_process_privilege = true;
 
-  auto pl = conn.query(
-      "SELECT ID, USER, HOST, DB, COMMAND, TIME, STATE FROM information_schema.PROCESSLIST");
+  auto pl = conn.query("SHOW PROCESSLIST");  // see ask_source
   if (!pl) return Error{"cannot read the processlist: " + pl.error()};
+  for (auto& row : *pl) row = uppercase_keys(std::move(row));
   d.processlist = std::move(*pl);
 
   auto rs = conn.query(replica_status_sql(d));
@@ -106,8 +123,7 @@ Result<ProbeData> collect(Connection& conn) {
   d.replica_status = std::move(*rs);
 
   if (d.mariadb) {
-    auto on = conn.query("SELECT @@wsrep_on AS wsrep_on");
-    d.wsrep_on = on && !on->empty() && (*on)[0]["wsrep_on"].value_or("0") == "1";
+    d.wsrep_on = wsrep_on.value_or(false);
     if (d.wsrep_on) {
       auto ws = conn.query("SHOW GLOBAL STATUS LIKE 'wsrep%'");
       if (!ws) return Error{"cannot read Galera status: " + ws.error()};

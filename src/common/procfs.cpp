@@ -1,12 +1,13 @@
 #include "common/procfs.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
-#include <sstream>
 
 namespace guardd::procfs {
 namespace {
@@ -15,12 +16,21 @@ std::string pid_path(const std::string& root, pid_t pid, const char* leaf) {
   return root + "/" + std::to_string(pid) + "/" + leaf;
 }
 
+// Up to `max_bytes` of a file with plain read(2): a discovery reads a few files of every
+// process, and a stream's set-up and a buffer sized for the largest file cost more than
+// the reads themselves.
 std::optional<std::string> slurp(const std::string& path, size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string data(max_bytes, '\0');
-  in.read(data.data(), static_cast<std::streamsize>(max_bytes));
-  data.resize(static_cast<size_t>(in.gcount()));
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string data;
+  char chunk[4096];
+  while (data.size() < max_bytes) {
+    ssize_t n = read(fd, chunk, std::min(sizeof(chunk), max_bytes - data.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // the end, or the process went away meanwhile
+    data.append(chunk, static_cast<size_t>(n));
+  }
+  close(fd);
   return data;
 }
 
@@ -35,9 +45,8 @@ std::optional<Stat> read_stat(pid_t pid, const std::string& proc_root) {
   if (open == std::string::npos || close == std::string::npos || close < open) return std::nullopt;
   Stat st;
   st.comm = text->substr(open + 1, close - open - 1);
-  std::istringstream rest(text->substr(close + 1));
-  rest >> st.state >> st.ppid;
-  if (!rest) return std::nullopt;
+  if (std::sscanf(text->c_str() + close + 1, " %c %d", &st.state, &st.ppid) != 2)
+    return std::nullopt;
   return st;
 }
 
@@ -61,6 +70,13 @@ std::optional<std::string> read_cmdline(pid_t pid, size_t max_bytes, const std::
   while (!text->empty() && text->back() == '\0') text->pop_back();
   for (char& c : *text)
     if (c == '\0') c = ' ';
+  return text;
+}
+
+std::optional<std::string> read_comm(pid_t pid, const std::string& proc_root) {
+  auto text = slurp(pid_path(proc_root, pid, "comm"), 64);
+  if (!text || text->empty()) return std::nullopt;
+  if (text->back() == '\n') text->pop_back();
   return text;
 }
 

@@ -19,6 +19,10 @@ struct Stat {
 /// Parses /proc/PID/stat; nullopt when the process is gone or unreadable.
 std::optional<Stat> read_stat(pid_t pid, const std::string& proc_root = "/proc");
 
+/// The name the process runs under (/proc/PID/comm, 15 characters at most): far cheaper
+/// for the kernel to produce than the whole stat line.
+std::optional<std::string> read_comm(pid_t pid, const std::string& proc_root = "/proc");
+
 /// The command line with arguments joined by spaces (at most `max_bytes`).
 std::optional<std::string> read_cmdline(pid_t pid, size_t max_bytes = 4096,
                                         const std::string& proc_root = "/proc");
