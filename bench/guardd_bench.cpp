@@ -19,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -45,12 +46,13 @@ constexpr const char* kUsage = R"(Usage: guardd-bench [--quick] [--requests N] [
 Measures guardd and prints tables (and JSON with --json-out):
   1. Check round trip (p50/p99/p99.9, throughput) at 1, 8 and 64 clients with
      (a) the hold check only, (b) the default policy against a local idle MariaDB,
-     (c) one guardd-protocol hook; each as a ratio to the floor: a bare Unix-socket
-     echo of the same message plus one write+fdatasync of a record of the same size.
+     (c) one guardd-protocol hook; each 1-client row as a ratio to the floor (a bare
+     Unix-socket echo of the same message plus one write+fdatasync of a record of the
+     same size), measured in slices alternating with that row.
   2. `guardctl check reboot` as a whole process, beside /bin/true.
   3. Durable throughput at 64 clients (every reply after its own commit).
-  4. Footprint: RSS idle and after 100k decisions; CPU time and context switches over
-     60 idle seconds.
+  4. Footprint: RSS (with PSS and anonymous memory) idle and after 100k and 200k
+     decisions; CPU time and context switches over 60 idle seconds.
   5. Audit at scale: 1,000,000 decisions; `guardctl log` query latency; database size.
 
   --quick          1,000 requests per row, 10k decisions for RSS, 5 idle seconds,
@@ -58,7 +60,7 @@ Measures guardd and prints tables (and JSON with --json-out):
   --requests N     requests per round-trip row (default 5000)
   --skip-mysql     skip (b)
   --only LIST      run only these parts, comma-separated: hold, mysql, hook, command,
-                   footprint, audit (the floor is always measured; for profiling one part)
+                   footprint, audit (for profiling one part)
 )";
 
 struct Options {
@@ -89,6 +91,19 @@ Stats summarize(std::vector<double> v, double seconds, int failures) {
   s.per_second = seconds > 0 ? v.size() / seconds : 0;
   return s;
 }
+
+// Raw latencies (us) of a measurement, which may be taken in several slices.
+struct Samples {
+  std::vector<double> us;
+  double seconds = 0;
+  int failures = 0;
+  void add(const Samples& more) {
+    us.insert(us.end(), more.us.begin(), more.us.end());
+    seconds += more.seconds;
+    failures += more.failures;
+  }
+  Stats stats() const { return summarize(us, seconds, failures); }
+};
 
 json to_json(const Stats& s) {
   return {{"p50_us", s.p50},
@@ -174,7 +189,7 @@ struct Daemon {
   }
 };
 
-Stats round_trip(const std::string& socket, int clients, int requests) {
+Samples round_trip_samples(const std::string& socket, int clients, int requests) {
   std::vector<std::vector<double>> lat(clients);
   std::atomic<int> failures{0}, next{0};
   auto start = Clock::now();
@@ -195,10 +210,15 @@ Stats round_trip(const std::string& socket, int clients, int requests) {
       }
     });
   for (auto& t : threads) t.join();
-  double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  std::vector<double> all;
-  for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
-  return summarize(all, secs, failures);
+  Samples out;
+  out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  out.failures = failures;
+  for (auto& l : lat) out.us.insert(out.us.end(), l.begin(), l.end());
+  return out;
+}
+
+Stats round_trip(const std::string& socket, int clients, int requests) {
+  return round_trip_samples(socket, clients, requests).stats();
 }
 
 // The floor: a Unix-socket echo of `message` and a write+fdatasync of `record_bytes`.
@@ -208,16 +228,29 @@ struct Floor {
   double p99() const { return echo.p99 + fsync.p99; }
 };
 
-Floor measure_floor(const std::string& dir, const std::string& message, size_t record_bytes,
-                    int n) {
-  Floor f;
+struct FloorSamples {
+  Samples echo, fsync;
+  void add(const FloorSamples& more) {
+    echo.add(more.echo);
+    fsync.add(more.fsync);
+  }
+  Floor floor() const { return {echo.stats(), fsync.stats()}; }
+};
+
+FloorSamples measure_floor(const std::string& dir, const std::string& message,
+                           size_t record_bytes, int n) {
+  FloorSamples f;
   std::string path = dir + "/echo.sock";
   int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-  bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  listen(listener, 4);
+  unlink(path.c_str());  // left by the previous slice
+  if (bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      listen(listener, 4) != 0) {
+    perror("guardd-bench: echo socket");
+    std::exit(1);
+  }
   std::thread server([&] {
     int c = accept(listener, nullptr, nullptr);
     std::string buf(65536, '\0');
@@ -235,7 +268,10 @@ Floor measure_floor(const std::string& dir, const std::string& message, size_t r
     close(c);
   });
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    perror("guardd-bench: echo connect");
+    std::exit(1);
+  }
   std::string framed = message + '\0';
   std::vector<double> lat;
   std::string buf(65536, '\0');
@@ -251,10 +287,12 @@ Floor measure_floor(const std::string& dir, const std::string& message, size_t r
     }
     lat.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
   }
-  f.echo = summarize(lat, std::chrono::duration<double>(Clock::now() - start).count(), 0);
+  f.echo.us = lat;
+  f.echo.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   close(fd);
   server.join();
   close(listener);
+  unlink(path.c_str());
 
   int file = open((dir + "/fsync.dat").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   std::string record(record_bytes, 'r');
@@ -266,7 +304,8 @@ Floor measure_floor(const std::string& dir, const std::string& message, size_t r
     fdatasync(file);
     lat.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
   }
-  f.fsync = summarize(lat, std::chrono::duration<double>(Clock::now() - start).count(), 0);
+  f.fsync.us = lat;
+  f.fsync.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   close(file);
   return f;
 }
@@ -452,10 +491,27 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-void print_row(const std::string& name, int clients, const Stats& s, const Floor& f) {
-  fmt::print("{:<22} {:>3} {:>9.0f} {:>9.0f} {:>9.0f} {:>10.0f} {:>7.2f}x {:>7.2f}x {:>5}\n", name,
-             clients, s.p50, s.p99, s.p999, s.per_second, s.p50 / f.p50(), s.p99 / f.p99(),
-             s.failures);
+// A 1-client row and the floor, taken in ten alternating slices so both see the same
+// machine: on a VM the disk's and the scheduler's speed drift from one second to the next.
+std::pair<Stats, Floor> one_client_with_floor(const std::string& socket, const std::string& dir,
+                                              const std::string& message, int requests) {
+  Samples guard;
+  FloorSamples floor;
+  for (int slice = 0; slice < 10; ++slice) {
+    floor.add(measure_floor(dir, message, 700, requests / 10));
+    guard.add(round_trip_samples(socket, 1, requests / 10));
+  }
+  return {guard.stats(), floor.floor()};
+}
+
+void print_row(const std::string& name, int clients, const Stats& s,
+               const std::optional<Floor>& f) {
+  fmt::print("{:<20} {:>3} {:>8.0f} {:>8.0f} {:>9.0f} {:>9.0f}", name, clients, s.p50, s.p99,
+             s.p999, s.per_second);
+  if (f)
+    fmt::print(" {:>5.0f} {:>5.0f} {:>5.0f} {:>5.0f} {:>6.2f}x {:>6.2f}x", f->echo.p50,
+               f->fsync.p50, f->echo.p99, f->fsync.p99, s.p50 / f->p50(), s.p99 / f->p99());
+  fmt::print("{:>6}\n", s.failures);
 }
 
 }  // namespace
@@ -471,19 +527,23 @@ int main(int argc, char** argv) {
 
   // 1. Round trip, against the floor.
   Daemon hold_only(o, base, "");
-  Floor floor = measure_floor(hold_only.dir, sample_request, 700, 2000);
   fmt::print(
-      "Floor: unix echo p50 {:.0f} us p99 {:.0f} us; write+fdatasync(700 B) p50 {:.0f} us p99 "
-      "{:.0f} us\n\n",
-      floor.echo.p50, floor.echo.p99, floor.fsync.p50, floor.fsync.p99);
-  out["floor"] = {{"echo", to_json(floor.echo)}, {"fdatasync", to_json(floor.fsync)}};
-  fmt::print("{:<22} {:>3} {:>9} {:>9} {:>9} {:>10} {:>8} {:>8} {:>5}\n", "round trip", "cl",
-             "p50 us", "p99 us", "p99.9 us", "checks/s", "p50/flr", "p99/flr", "fail");
+      "Floor, measured in slices alternating with each 1-client row: a Unix-socket echo of\n"
+      "the request plus write+fdatasync of 700 bytes, on the database's filesystem.\n\n");
+  fmt::print("{:<20} {:>3} {:>8} {:>8} {:>9} {:>9} {:>5} {:>5} {:>5} {:>5} {:>7} {:>7}{:>6}\n",
+             "round trip", "cl", "p50 us", "p99 us", "p99.9 us", "checks/s", "echo", "sync",
+             "echo", "sync", "p50/", "p99/", "fail");
+  fmt::print("{:<20} {:>3} {:>8} {:>8} {:>9} {:>9} {:>5} {:>5} {:>5} {:>5} {:>7} {:>7}{:>6}\n",
+             "", "", "", "", "", "", "p50", "p50", "p99", "p99", "floor", "floor", "");
   auto scenario = [&](const std::string& name, const std::string& socket) {
     round_trip(socket, 1, 200);  // warm-up
-    for (int clients : {1, 8, 64}) {
+    auto [one, floor] = one_client_with_floor(socket, hold_only.dir, sample_request, o.requests);
+    print_row(name, 1, one, floor);
+    out["round_trip"][name]["1"] = to_json(one);
+    out["floor"][name] = {{"echo", to_json(floor.echo)}, {"fdatasync", to_json(floor.fsync)}};
+    for (int clients : {8, 64}) {
       Stats s = round_trip(socket, clients, o.requests);
-      print_row(name, clients, s, floor);
+      print_row(name, clients, s, std::nullopt);
       out["round_trip"][name][std::to_string(clients)] = to_json(s);
     }
   };

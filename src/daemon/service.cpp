@@ -123,7 +123,9 @@ Result<int64_t> Service::commit(Decision& d) {
   d.id = *id;
   // Under systemd the structured entry is the log line; elsewhere (or if the journal is
   // unreachable) log the summary so a terminal shows it too.
-  if (journal_decision(d) < 0 || !under_journal_) spdlog::info("{}", summarize(d));
+  // (summarize() formats a line: skip it when info is not logged.)
+  if ((journal_decision(d) < 0 || !under_journal_) && spdlog::should_log(spdlog::level::info))
+    spdlog::info("{}", summarize(d));
   prune_if_due();
   if (on_change_) on_change_(&d);
   return *id;
