@@ -38,7 +38,7 @@ class BlockDeviceCheck final : public Check {
     if (!resolved) return {Outcome::Error, resolved.error(), nullptr};
     auto target = block::inspect(*resolved);
     if (!target) return {Outcome::Error, target.error(), nullptr};
-    auto findings = block::find_uses(*target, protected_);
+    auto findings = block::find_uses(*target, protected_, *mysql::running_instances(ctx.scope));
     nlohmann::json partitions = nlohmann::json::array();
     for (const auto& p : target->partitions) partitions.push_back(p.path);
     nlohmann::json facts = {

@@ -140,7 +140,8 @@ Result<Target> inspect(const std::string& resolved_path) {
 }
 
 std::vector<Finding> find_uses(const Target& target,
-                               const std::vector<std::string>& protected_devices) {
+                               const std::vector<std::string>& protected_devices,
+                               const std::vector<mysql::Instance>& servers) {
   std::vector<Finding> found;
   const std::vector<Device> affected = target.affected();
   auto which = [&](dev_t d) -> const Device* {
@@ -173,7 +174,7 @@ std::vector<Finding> find_uses(const Target& target,
     if (const Device* d = which(s)) found.push_back({"swap", d->path, "active swap"});
   for (const auto& h : target.holders) found.push_back({"holder", h.path, h.name});
 
-  for (const auto& inst : mysql::discover_instances()) {
+  for (const auto& inst : servers) {
     struct stat st {};
     if (stat(inst.datadir.c_str(), &st) != 0) continue;
     if (const Device* d = which(st.st_dev))

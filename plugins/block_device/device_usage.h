@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "guardd/result.h"
+#include "plugins/mysql/instance.h"
 
 namespace guardd::block {
 
@@ -43,9 +44,11 @@ struct Finding {
   std::string detail;  // mount point, holder name, ...
 };
 
-/// Every use of the target found now. `protected_devices` are paths from config.
+/// Every use of the target found now. `protected_devices` are paths from config;
+/// `servers` the running MySQL instances, whose datadirs must stay.
 std::vector<Finding> find_uses(const Target& target,
-                               const std::vector<std::string>& protected_devices);
+                               const std::vector<std::string>& protected_devices,
+                               const std::vector<mysql::Instance>& servers);
 
 /// Findings as facts.
 nlohmann::json findings_to_json(const std::vector<Finding>& findings);

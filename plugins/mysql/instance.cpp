@@ -12,17 +12,9 @@ constexpr const char* kServerNames[] = {"mysqld", "mariadbd"};
 constexpr const char* kDefaultSocket = "/run/mysqld/mysqld.sock";
 constexpr const char* kDefaultDatadir = "/var/lib/mysql";
 
-std::string basename_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::optional<std::string> server_name(const std::string& comm,
-                                       const std::optional<std::string>& exe) {
-  for (const char* n : kServerNames) {
-    if (comm == n) return std::string(n);
-    if (exe && basename_of(*exe) == n) return std::string(n);
-  }
+std::optional<std::string> server_name(const procfs::ProcessNames& p) {
+  for (const char* n : kServerNames)
+    if (p.comm == n || p.exe_name() == n) return std::string(n);
   return std::nullopt;
 }
 
@@ -116,22 +108,15 @@ ServerArgs parse_server_args(const std::vector<std::string>& argv) {
 
 std::vector<Instance> discover_instances(const std::string& proc_root) {
   std::vector<Instance> found;
-  for (pid_t pid : procfs::list_pids(proc_root)) {
-    // The cheap files first, for every process; the stat line only for a server.
-    auto comm = procfs::read_comm(pid, proc_root);
-    if (!comm) continue;  // gone
-    auto exe = procfs::read_exe(pid, proc_root);
-    auto name = server_name(*comm, exe);
-    if (!name) continue;
-    auto st = procfs::read_stat(pid, proc_root);
-    if (!st || st->state == 'Z' || st->state == 'X') continue;  // gone, or a zombie
+  for (auto& server : procfs::find_processes(server_name, proc_root)) {
+    const pid_t pid = server.pid;
     auto argv = procfs::read_argv(pid, proc_root);
     if (!argv) continue;
     ServerArgs args = parse_server_args(*argv);
     Instance inst;
     inst.pid = pid;
-    inst.name = *name;
-    inst.exe = exe.value_or("");
+    inst.name = std::move(server.name);
+    inst.exe = server.exe.value_or("");
     inst.defaults_file = args.defaults_file.value_or("");
     inst.defaults_group_suffix = args.group_suffix.value_or("");
     auto from_file = [&](const char* key) -> std::optional<std::string> {
@@ -155,6 +140,11 @@ std::vector<Instance> discover_instances(const std::string& proc_root) {
     found.push_back(std::move(inst));
   }
   return found;
+}
+
+std::shared_ptr<const std::vector<Instance>> running_instances(DecisionScope& scope) {
+  return scope.shared<std::vector<Instance>>("mysql-discovery",
+                                             [] { return discover_instances(); });
 }
 
 }  // namespace guardd::mysql

@@ -3,11 +3,14 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "guardd/check.h"
 
 namespace guardd::mysql {
 
@@ -40,5 +43,9 @@ ServerArgs parse_server_args(const std::vector<std::string>& argv);
 
 /// Every running mysqld/mariadbd (zombies and *_safe wrappers skipped), in pid order.
 std::vector<Instance> discover_instances(const std::string& proc_root = "/proc");
+
+/// The running instances, found once per decision and shared by every check of it that
+/// asks (the MySQL checks, the block-device check's datadir test).
+std::shared_ptr<const std::vector<Instance>> running_instances(DecisionScope& scope);
 
 }  // namespace guardd::mysql

@@ -78,19 +78,13 @@ Result<Target> parse_target(const CheckSection& s) {
   return t;
 }
 
-// The running instances, found once per decision and shared by every MySQL check.
-std::shared_ptr<const std::vector<Instance>> discovered(const CheckContext& ctx) {
-  return ctx.scope.shared<std::vector<Instance>>("mysql-discovery",
-                                                 [] { return mysql::discover_instances(); });
-}
-
 // The probes of one decision, shared by every MySQL check with the same target.
 using Snapshot = std::vector<InstanceProbe>;
 
 std::shared_ptr<const Snapshot> snapshot(const CheckContext& ctx, const Target& t) {
   return ctx.scope.shared<Snapshot>(t.key(), [&] {
     Snapshot s;
-    for (const auto& inst : t.select(*discovered(ctx)))
+    for (const auto& inst : t.select(*mysql::running_instances(ctx.scope)))
       s.push_back(mysql::probe_instance(inst, mysql::ProbeSettings{t.defaults_file}, ctx.deadline));
     return s;
   });
@@ -117,7 +111,7 @@ class MysqldRunningCheck final : public Check {
  public:
   explicit MysqldRunningCheck(Target t) : target_(std::move(t)) {}
   CheckAnswer evaluate(const CheckContext& ctx) const override {
-    auto running = target_.select(*discovered(ctx));
+    auto running = target_.select(*mysql::running_instances(ctx.scope));
     if (running.empty()) return {Outcome::Pass, "no mysqld or mariadbd running", nullptr};
     std::vector<std::string> parts;
     nlohmann::json facts = nlohmann::json::array();

@@ -35,6 +35,28 @@ std::string replica_status_sql(const ProbeData& d) {
   return "SHOW SLAVE STATUS";
 }
 
+// SHOW PROCESSLIST names its columns Id, User, db...; the checks read them as
+// information_schema spells them (ID, USER, DB...).
+Row uppercase_keys(Row row) {
+  Row out;
+  for (auto& [key, value] : row) {
+    std::string upper = key;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    out.emplace(std::move(upper), std::move(value));
+  }
+  return out;
+}
+
+// The server's sessions, with upper-case column names. SHOW PROCESSLIST, not
+// information_schema's table, which MariaDB materialises first (about 0.7 ms against
+// 0.02 ms on an idle server).
+Result<std::vector<Row>> read_processlist(Connection& conn) {
+  auto rows = conn.query("SHOW PROCESSLIST");
+  if (!rows) return Error{rows.error()};
+  for (auto& row : *rows) row = uppercase_keys(std::move(row));
+  return rows;
+}
+
 SourceReplicas ask_source(const Row& channel, const ProbeSettings& settings,
                           std::chrono::steady_clock::time_point deadline) {
   SourceReplicas s;
@@ -56,9 +78,7 @@ SourceReplicas ask_source(const Row& channel, const ProbeSettings& settings,
     s.error = "cannot ask the source how many replicas it has: " + conn.error();
     return s;
   }
-  // SHOW PROCESSLIST, not information_schema's table, which MariaDB materialises first
-  // (about 0.7 ms against 0.02 ms on an idle server).
-  auto rows = (*conn)->query("SHOW PROCESSLIST");
+  auto rows = read_processlist(**conn);
   if (!rows) {
     s.error = rows.error();
     return s;
@@ -72,20 +92,8 @@ SourceReplicas ask_source(const Row& channel, const ProbeSettings& settings,
 }  // namespace
 
 bool is_binlog_dump(const Row& row) {
-  auto cmd = column(row, {"COMMAND", "Command"}).value_or("");
+  auto cmd = column(row, {"COMMAND"}).value_or("");
   return cmd.rfind("Binlog Dump", 0) == 0;
-}
-
-// SHOW PROCESSLIST names its columns Id, User, db...; the checks read them as
-// information_schema spells them (ID, USER, DB...).
-Row uppercase_keys(Row row) {
-  Row out;
-  for (auto& [key, value] : row) {
-    std::string upper = key;
-    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    out.emplace(std::move(upper), std::move(value));
-  }
-  return out;
 }
 
 Result<ProbeData> collect(Connection& conn) {
@@ -113,9 +121,8 @@ Result<ProbeData> collect(Connection& conn) {
     for (const auto& [col, value] : row)
       if (value && mentions_process_grant(*value)) d.has_process_privilege = true;
 
-  auto pl = conn.query("SHOW PROCESSLIST");  // see ask_source
+  auto pl = read_processlist(conn);
   if (!pl) return Error{"cannot read the processlist: " + pl.error()};
-  for (auto& row : *pl) row = uppercase_keys(std::move(row));
   d.processlist = std::move(*pl);
 
   auto rs = conn.query(replica_status_sql(d));

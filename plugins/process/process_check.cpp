@@ -15,11 +15,6 @@ namespace {
 // The kernel truncates comm to 15 characters; compare names the same way.
 constexpr size_t kCommLength = 15;
 
-std::string basename_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 class ProcessCheck final : public Check {
  public:
   explicit ProcessCheck(std::vector<std::string> names) : names_(std::move(names)) {}
@@ -28,18 +23,13 @@ class ProcessCheck final : public Check {
     nlohmann::json found = nlohmann::json::array();
     std::vector<std::string> summary;
     const pid_t self = getpid();
-    for (pid_t pid : procfs::list_pids()) {
-      if (pid == self) continue;
-      auto st = procfs::read_stat(pid);
-      if (!st || st->state == 'Z' || st->state == 'X') continue;  // gone or a zombie
-      auto exe = procfs::read_exe(pid);
-      auto name = match(st->comm, exe);
-      if (!name) continue;
-      found.push_back({{"pid", pid},
-                       {"name", *name},
-                       {"exe", exe ? nlohmann::json(*exe) : nlohmann::json(nullptr)},
-                       {"cmdline", procfs::read_cmdline(pid, 1024).value_or("")}});
-      summary.push_back(fmt::format("{} (pid {})", *name, pid));
+    for (const auto& p : procfs::find_processes([this](const auto& n) { return match(n); })) {
+      if (p.pid == self) continue;
+      found.push_back({{"pid", p.pid},
+                       {"name", p.name},
+                       {"exe", p.exe ? nlohmann::json(*p.exe) : nlohmann::json(nullptr)},
+                       {"cmdline", procfs::read_cmdline(p.pid, 1024).value_or("")}});
+      summary.push_back(fmt::format("{} (pid {})", p.name, p.pid));
     }
     if (found.empty())
       return {Outcome::Pass, fmt::format("none of {} running", fmt::join(names_, ", ")), nullptr};
@@ -51,11 +41,10 @@ class ProcessCheck final : public Check {
   }
 
  private:
-  std::optional<std::string> match(const std::string& comm,
-                                   const std::optional<std::string>& exe) const {
+  std::optional<std::string> match(const procfs::ProcessNames& p) const {
     for (const auto& n : names_) {
-      if (exe && basename_of(*exe) == n) return n;
-      if (comm == n.substr(0, kCommLength)) return n;
+      if (p.exe_name() == n) return n;
+      if (p.comm == n.substr(0, kCommLength)) return n;
     }
     return std::nullopt;
   }

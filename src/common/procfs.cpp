@@ -104,4 +104,28 @@ std::vector<pid_t> list_pids(const std::string& proc_root) {
   return pids;
 }
 
+std::string_view ProcessNames::exe_name() const {
+  if (!exe) return {};
+  std::string_view path = *exe;
+  auto slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+std::vector<FoundProcess> find_processes(
+    const std::function<std::optional<std::string>(const ProcessNames&)>& pick,
+    const std::string& proc_root) {
+  std::vector<FoundProcess> found;
+  for (pid_t pid : list_pids(proc_root)) {
+    auto comm = read_comm(pid, proc_root);
+    if (!comm) continue;  // gone
+    ProcessNames names{std::move(*comm), read_exe(pid, proc_root)};
+    auto name = pick(names);
+    if (!name) continue;
+    auto st = read_stat(pid, proc_root);
+    if (!st || st->state == 'Z' || st->state == 'X') continue;  // gone, or a zombie
+    found.push_back({pid, std::move(*name), std::move(names.exe)});
+  }
+  return found;
+}
+
 }  // namespace guardd::procfs

@@ -3,8 +3,10 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace guardd::procfs {
@@ -36,5 +38,27 @@ std::optional<std::string> read_exe(pid_t pid, const std::string& proc_root = "/
 
 /// Every numeric entry of /proc.
 std::vector<pid_t> list_pids(const std::string& proc_root = "/proc");
+
+/// The names a process goes by, as a scan of /proc sees them.
+struct ProcessNames {
+  std::string comm;                // 15 characters at most
+  std::optional<std::string> exe;  // nullopt for kernel threads, or when unreadable
+  /// The executable's file name ("" without one); a view into `exe`.
+  std::string_view exe_name() const;
+};
+
+/// A live process a scan picked, under the name the picker gave it.
+struct FoundProcess {
+  pid_t pid = 0;
+  std::string name;
+  std::optional<std::string> exe;
+};
+
+/// Scans /proc for the processes `pick` names. Reads only comm and exe of every process
+/// (the kernel builds a whole stat line at ~10 us a process), and the stat line only of
+/// those picked, to leave out zombies.
+std::vector<FoundProcess> find_processes(
+    const std::function<std::optional<std::string>(const ProcessNames&)>& pick,
+    const std::string& proc_root = "/proc");
 
 }  // namespace guardd::procfs

@@ -26,21 +26,29 @@ std::string request_error(std::string_view reason) {
   return frame_message(encode_error(protocol::kErrInvalidRequest, {{"reason", reason}}));
 }
 
-// Sends as much of `message` as the socket takes now; returns the rest for the event loop
-// to send (empty when all went, or when the peer is gone, which the loop notices itself).
-std::string send_what_fits(int fd, std::string message) {
+// Sends as much of `data` as the socket takes without blocking; how many bytes went, or
+// nullopt when the peer is gone.
+std::optional<std::size_t> send_nonblocking(int fd, std::string_view data) {
   std::size_t sent = 0;
-  while (sent < message.size()) {
-    ssize_t n = send(fd, message.data() + sent, message.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (sent < data.size()) {
+    ssize_t n = send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       sent += static_cast<std::size_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    return {};
+    return std::nullopt;
   }
-  message.erase(0, sent);
+  return sent;
+}
+
+// Sends what fits of `message` now; returns the rest for the event loop to send (empty
+// when all went, or when the peer is gone, which the loop notices itself).
+std::string send_what_fits(int fd, std::string message) {
+  auto sent = send_nonblocking(fd, message);
+  if (!sent) return {};
+  message.erase(0, *sent);
   return message;
 }
 
@@ -325,17 +333,13 @@ void Server::queue(Connection& c, const std::string& message) {
 }
 
 void Server::flush(Connection& c) {
-  while (c.has_output()) {
-    ssize_t n = send(c.fd, c.out.data() + c.out_offset, c.out.size() - c.out_offset,
-                     MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      c.out_offset += static_cast<std::size_t>(n);
-      continue;
+  if (c.has_output()) {
+    auto sent = send_nonblocking(c.fd, std::string_view(c.out).substr(c.out_offset));
+    if (!sent) {
+      close_connection(c.id);  // the peer is gone
+      return;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    close_connection(c.id);  // the peer is gone
-    return;
+    c.out_offset += *sent;
   }
   if (!c.has_output() && c.close_when_flushed && !c.busy) {
     close_connection(c.id);
