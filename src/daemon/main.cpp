@@ -191,6 +191,15 @@ int on_signal(sd_event_source*, const signalfd_siginfo* si, void* userdata) {
 }
 
 int run(const Options& opts) {
+  // Blocked from the start, before the socket exists: a client may connect (and a reload
+  // or stop be sent) as soon as it does, and until the event loop runs SIGHUP's default
+  // action would kill guardd. Pending signals are handled once the loop starts.
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
   Daemon d;
   d.config_path = opts.config_path;
   auto config = load_config(opts.config_path);
@@ -219,12 +228,6 @@ int run(const Options& opts) {
     spdlog::critical("{}", listener.error());
     return kExitFailure;
   }
-
-  sigset_t mask;
-  sigemptyset(&mask);
-  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
-  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
   int r = sd_event_default(&d.event);
   if (r < 0) {

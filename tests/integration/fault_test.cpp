@@ -322,5 +322,37 @@ TEST(Fault, ReloadingMangledConfigsNeverLeavesTheDaemonWithout) {
   EXPECT_TRUE(g.running());
 }
 
+// A reload (or stop) can be sent as soon as the socket exists; guardd must not die of
+// SIGHUP's default action before its event loop runs. The socket file is watched in a
+// tight loop so the signal lands right after bind().
+TEST(Fault, SignalRightAfterTheSocketAppearsIsHandled) {
+  Guardd g;  // writes the config; started by hand below to signal it early
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int fd = open((g.dir() / "early.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(guardd_binary().c_str(), "guardd", "--config", g.config().c_str(), nullptr);
+    _exit(127);
+  }
+  auto exited = [&] { return waitpid(pid, nullptr, WNOHANG) == pid; };
+  const auto give_up = Clock::now() + 30s;
+  while (access(g.socket().c_str(), F_OK) != 0 && Clock::now() < give_up) {
+    // spin: the point is to signal within microseconds of bind()
+  }
+  kill(pid, SIGHUP);
+  kill(pid, SIGHUP);
+  EXPECT_TRUE(wait_until([&] {
+    return varlink_call(g.socket(), "io.guardd.Guard.Check",
+                        {{"operation", "reboot"}})["parameters"]["allowed"] == true;
+  })) << read_file(g.dir() / "early.log");
+  EXPECT_FALSE(exited()) << read_file(g.dir() / "early.log");
+  kill(pid, SIGTERM);
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_file(g.dir() / "early.log");
+}
+
 }  // namespace
 }  // namespace guardd::test
