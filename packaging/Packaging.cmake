@@ -74,7 +74,9 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 set(CPACK_DEBIAN_GUARDD_PACKAGE_NAME guardd)
 set(CPACK_DEBIAN_GUARDD_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_GUARDD_PACKAGE_DEPENDS "adduser, init-system-helpers (>= 1.54~)")
+# libmariadb3 by name: guardd loads it with dlopen (when a MySQL check first connects),
+# which dpkg-shlibdeps cannot see.
+set(CPACK_DEBIAN_GUARDD_PACKAGE_DEPENDS "adduser, init-system-helpers (>= 1.54~), libmariadb3")
 set(CPACK_DEBIAN_GUARDD_PACKAGE_CONTROL_EXTRA
     ${CMAKE_SOURCE_DIR}/packaging/guardd/postinst ${CMAKE_SOURCE_DIR}/packaging/guardd/prerm
     ${CMAKE_SOURCE_DIR}/packaging/guardd/postrm ${CMAKE_SOURCE_DIR}/packaging/guardd/conffiles)

@@ -1,20 +1,18 @@
 #include "plugins/mysql/connection.h"
 
-#include <mysql.h>
+#include "plugins/mysql/client_library.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <mutex>
 
 #include <fmt/format.h>
 
 namespace guardd::mysql {
 namespace {
-
-std::once_flag g_library_init;
 
 unsigned int whole_seconds_until(std::chrono::steady_clock::time_point deadline) {
   auto left = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
@@ -42,67 +40,70 @@ Status check_defaults_file(const std::string& path) {
 Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep,
                                                      std::chrono::steady_clock::time_point deadline,
                                                      const std::string& user) {
-  std::call_once(g_library_init, [] { mysql_library_init(0, nullptr, nullptr); });
   if (!ep.defaults_file.empty()) {
     Status ok = check_defaults_file(ep.defaults_file);
     if (!ok) return Error{ok.error()};
   }
-  MYSQL* db = mysql_init(nullptr);
+  auto loaded = client_library();
+  if (!loaded) return Error{loaded.error()};
+  const ClientLibrary& lib = **loaded;
+  MYSQL* db = lib.init(nullptr);
   if (db == nullptr) return Error{"cannot allocate a MySQL connection"};
-  std::unique_ptr<Connection> conn(new Connection(db));
+  std::unique_ptr<Connection> conn(new Connection(lib, db));
   unsigned int secs = whole_seconds_until(deadline);
-  mysql_options(db, MYSQL_OPT_CONNECT_TIMEOUT, &secs);
-  mysql_options(db, MYSQL_OPT_READ_TIMEOUT, &secs);
-  mysql_options(db, MYSQL_OPT_WRITE_TIMEOUT, &secs);
+  lib.options(db, MYSQL_OPT_CONNECT_TIMEOUT, &secs);
+  lib.options(db, MYSQL_OPT_READ_TIMEOUT, &secs);
+  lib.options(db, MYSQL_OPT_WRITE_TIMEOUT, &secs);
   unsigned int protocol = ep.socket.empty() ? MYSQL_PROTOCOL_TCP : MYSQL_PROTOCOL_SOCKET;
-  mysql_options(db, MYSQL_OPT_PROTOCOL, &protocol);
+  lib.options(db, MYSQL_OPT_PROTOCOL, &protocol);
   if (!ep.defaults_file.empty()) {
-    mysql_options(db, MYSQL_READ_DEFAULT_FILE, ep.defaults_file.c_str());
-    mysql_options(db, MYSQL_READ_DEFAULT_GROUP, "client");
+    lib.options(db, MYSQL_READ_DEFAULT_FILE, ep.defaults_file.c_str());
+    lib.options(db, MYSQL_READ_DEFAULT_GROUP, "client");
   }
   const char* host = ep.socket.empty() ? ep.host.c_str() : "localhost";
   const char* socket = ep.socket.empty() ? nullptr : ep.socket.c_str();
-  if (mysql_real_connect(db, host, user.empty() ? nullptr : user.c_str(), nullptr, nullptr,
-                         static_cast<unsigned int>(ep.port), socket, 0) == nullptr) {
+  if (lib.real_connect(db, host, user.empty() ? nullptr : user.c_str(), nullptr, nullptr,
+                       static_cast<unsigned int>(ep.port), socket, 0) == nullptr) {
     std::string where = ep.socket.empty() ? fmt::format("{}:{}", ep.host, ep.port) : ep.socket;
-    return Error{fmt::format("cannot connect to {}: {} (error {})", where, mysql_error(db),
-                             mysql_errno(db))};
+    return Error{fmt::format("cannot connect to {}: {} (error {})", where, lib.error(db),
+                             lib.error_number(db))};
   }
   return conn;
 }
 
 Connection::~Connection() {
-  mysql_close(db_);
+  lib_.close(db_);
 }
 
 std::string Connection::server_version() const {
-  const char* v = mysql_get_server_info(db_);
+  const char* v = lib_.get_server_info(db_);
   return v ? v : "";
 }
 
 Result<std::vector<Row>> Connection::query(const std::string& sql) {
-  if (mysql_real_query(db_, sql.data(), sql.size()) != 0)
-    return Error{fmt::format("{} (error {})", mysql_error(db_), mysql_errno(db_))};
-  MYSQL_RES* res = mysql_store_result(db_);
+  if (lib_.real_query(db_, sql.data(), sql.size()) != 0)
+    return Error{fmt::format("{} (error {})", lib_.error(db_), lib_.error_number(db_))};
+  MYSQL_RES* res = lib_.store_result(db_);
   std::vector<Row> rows;
   if (res == nullptr) {
-    if (mysql_field_count(db_) != 0)
-      return Error{fmt::format("{} (error {})", mysql_error(db_), mysql_errno(db_))};
+    if (lib_.field_count(db_) != 0)
+      return Error{fmt::format("{} (error {})", lib_.error(db_), lib_.error_number(db_))};
     return rows;  // a statement without a result set
   }
-  unsigned int n = mysql_num_fields(res);
-  MYSQL_FIELD* fields = mysql_fetch_fields(res);
-  while (MYSQL_ROW r = mysql_fetch_row(res)) {
-    unsigned long* lengths = mysql_fetch_lengths(res);
+  unsigned int n = lib_.num_fields(res);
+  MYSQL_FIELD* fields = lib_.fetch_fields(res);
+  while (MYSQL_ROW r = lib_.fetch_row(res)) {
+    unsigned long* lengths = lib_.fetch_lengths(res);
     Row row;
     for (unsigned int i = 0; i < n; ++i)
       row[fields[i].name] =
           r[i] ? std::optional<std::string>(std::string(r[i], lengths[i])) : std::nullopt;
     rows.push_back(std::move(row));
   }
-  bool failed = mysql_errno(db_) != 0;
-  std::string err = failed ? fmt::format("{} (error {})", mysql_error(db_), mysql_errno(db_)) : "";
-  mysql_free_result(res);
+  bool failed = lib_.error_number(db_) != 0;
+  std::string err =
+      failed ? fmt::format("{} (error {})", lib_.error(db_), lib_.error_number(db_)) : "";
+  lib_.free_result(res);
   if (failed) return Error{err};
   return rows;
 }

@@ -13,6 +13,10 @@
 struct st_mysql;
 
 namespace guardd::mysql {
+struct ClientLibrary;
+}
+
+namespace guardd::mysql {
 
 /// One result row: column name to value (nullopt for SQL NULL).
 using Row = std::map<std::string, std::optional<std::string>>;
@@ -44,7 +48,8 @@ class Connection {
   std::string server_version() const;
 
  private:
-  explicit Connection(st_mysql* db) : db_(db) {}
+  Connection(const ClientLibrary& lib, st_mysql* db) : lib_(lib), db_(db) {}
+  const ClientLibrary& lib_;
   st_mysql* db_;
 };
 

@@ -80,6 +80,11 @@ bool foreign_server_running() {
   return false;
 }
 
+// True when process `pid` has the shared object `name` mapped.
+bool maps_library(pid_t pid, const std::string& name) {
+  return read_file("/proc/" + std::to_string(pid) + "/maps").find(name) != std::string::npos;
+}
+
 TEST(MySql, NoServerRunningAllowsEverything) {
   if (foreign_server_running())
     GTEST_SKIP() << "a MySQL/MariaDB server runs on this machine; 'no server' cannot be shown";
@@ -92,6 +97,8 @@ TEST(MySql, NoServerRunningAllowsEverything) {
       EXPECT_EQ(c.check("mysqld-running")["reason"], "no mysqld or mariadbd running");
     }
   }
+  EXPECT_FALSE(maps_library(g.pid(), "libmariadb"))
+      << "with no server to connect to, the MySQL client library is never loaded";
 }
 
 TEST(MySql, IdleStandaloneAllowsRebootRefusesReinstall) {
@@ -100,9 +107,11 @@ TEST(MySql, IdleStandaloneAllowsRebootRefusesReinstall) {
   std::string creds = create_monitor_account(db, db.dir().path());
   Guardd g("", mysql_sections(db.socket(), creds));
   ASSERT_TRUE(g.start()) << g.log();
+  EXPECT_FALSE(maps_library(g.pid(), "libmariadb")) << "loaded before any check connected";
 
   auto reboot = ask(g, "reboot");
   EXPECT_EQ(reboot.exit_code, 0) << reboot.dump();
+  EXPECT_TRUE(maps_library(g.pid(), "libmariadb")) << "loaded when a check first connects";
   auto repl = reboot.check("mysql-replication");
   EXPECT_EQ(repl["outcome"], "pass");
   EXPECT_EQ(repl["facts"]["instances"][0]["role"], "standalone");

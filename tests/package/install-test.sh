@@ -77,6 +77,9 @@ in_root dpkg-divert --list guardd-shims | grep -q "/sbin/wipefs.guardd-real" || 
 [[ $(readlink "$root/sbin/reboot") == /usr/lib/guardd/guardd-shim ]] || fail "/sbin/reboot is not the shim"
 in_root grep -q '^/etc/guardd/guardd.conf$' /var/lib/dpkg/info/guardd.conffiles || fail "guardd.conf is no conffile"
 
+step "the MySQL client library guardd loads on demand (dlopen) came with it"
+in_root ldconfig -p | grep -q 'libmariadb\.so\.3 ' || fail "libmariadb.so.3 is not installed (Depends: libmariadb3)"
+
 step "guardd --check-config on the shipped config"
 in_root guardd --check-config >"$work/check-config.log" 2>&1 || { cat "$work/check-config.log"; fail "check-config"; }
 
