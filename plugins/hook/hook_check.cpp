@@ -2,8 +2,9 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -141,8 +142,13 @@ Result<std::shared_ptr<const Check>> create_hook_check(const CheckSection& s,
   if (!path) return Error{fmt::format("{}: exec: {}", exec->where(), path.error())};
   std::vector<std::string> argv = {*path};
   if (const ConfigValue* args = get("args")) {
-    std::istringstream words(args->text);
-    for (std::string a; words >> a;) argv.push_back(a);
+    const std::string& text = args->text;  // words split on white space
+    auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+    for (auto it = text.begin(); it != text.end();) {
+      auto word = std::find_if_not(it, text.end(), space);
+      it = std::find_if(word, text.end(), space);
+      if (word != it) argv.emplace_back(word, it);
+    }
   }
   Protocol protocol = Protocol::Guardd;
   if (const ConfigValue* p = get("protocol")) {

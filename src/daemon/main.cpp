@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
