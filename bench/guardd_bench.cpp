@@ -3,6 +3,7 @@
 // sockets and databases. See bench/README.md for what each figure means.
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/socket.h>
@@ -160,6 +161,14 @@ bool wait_for(const std::function<bool()>& ok, std::chrono::seconds limit) {
   return false;
 }
 
+// The name of this process's group: clients of that group may use the bench's guardd. An
+// installed guardd's group (`guardd`) is in /etc/group; a group that does not exist would
+// make glibc ask NSS's systemd module too, loading it into guardd (0.3 MiB of RSS).
+std::string own_group() {
+  struct group* g = getgrgid(getgid());
+  return g != nullptr ? g->gr_name : "root";
+}
+
 // A guardd on a temporary socket and database with `extra` appended to its config.
 struct Daemon {
   std::string dir, socket, db;
@@ -173,7 +182,7 @@ struct Daemon {
     std::ofstream(dir + "/guardd.conf.d/50-bench.conf")
         << "[guardd]\nsocket = " << socket << "\ndatabase = " << db
         << "\nmax_connections_per_uid = 1024\nlog_level = warning\nretention = forever\n"
-        << "inhibit = no\n";
+        << "inhibit = no\nclient_group = " << own_group() << "\n";
     std::ofstream(dir + "/guardd.conf.d/60-scenario.conf") << "[guardd]\n" << extra;
     pid = spawn({o.guardd, "--config", dir + "/guardd.conf"}, dir + "/guardd.log");
     if (!wait_for(
@@ -237,8 +246,8 @@ struct FloorSamples {
   Floor floor() const { return {echo.stats(), fsync.stats()}; }
 };
 
-FloorSamples measure_floor(const std::string& dir, const std::string& message,
-                           size_t record_bytes, int n) {
+FloorSamples measure_floor(const std::string& dir, const std::string& message, size_t record_bytes,
+                           int n) {
   FloorSamples f;
   std::string path = dir + "/echo.sock";
   int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -329,6 +338,20 @@ long read_kb(const std::string& path, const char* key) {
   while (std::getline(in, line))
     if (line.rfind(key, 0) == 0) return std::atol(line.c_str() + std::strlen(key));
   return -1;
+}
+
+// RSS counts every resident page of the shared libraries too (the kernel maps them in
+// 64 KiB runs); PSS splits shared pages among their users; anonymous memory is what guardd
+// alone costs.
+json memory_of(pid_t pid) {
+  return json{{"rss_kib", read_kb(fmt::format("/proc/{}/status", pid), "VmRSS:")},
+              {"pss_kib", read_kb(fmt::format("/proc/{}/smaps_rollup", pid), "Pss:")},
+              {"anon_kib", read_kb(fmt::format("/proc/{}/smaps_rollup", pid), "Anonymous:")}};
+}
+
+std::string show_memory(const json& m) {
+  return fmt::format("RSS {} KiB (PSS {}, anonymous {})", m["rss_kib"].get<long>(),
+                     m["pss_kib"].get<long>(), m["anon_kib"].get<long>());
 }
 
 // CPU ticks of the whole process, and context switches summed over its live threads.
@@ -531,10 +554,10 @@ int main(int argc, char** argv) {
       "Floor, measured in slices alternating with each 1-client row: a Unix-socket echo of\n"
       "the request plus write+fdatasync of 700 bytes, on the database's filesystem.\n\n");
   fmt::print("{:<20} {:>3} {:>8} {:>8} {:>9} {:>9} {:>5} {:>5} {:>5} {:>5} {:>7} {:>7}{:>6}\n",
-             "round trip", "cl", "p50 us", "p99 us", "p99.9 us", "checks/s", "echo", "sync",
-             "echo", "sync", "p50/", "p99/", "fail");
-  fmt::print("{:<20} {:>3} {:>8} {:>8} {:>9} {:>9} {:>5} {:>5} {:>5} {:>5} {:>7} {:>7}{:>6}\n",
-             "", "", "", "", "", "", "p50", "p50", "p99", "p99", "floor", "floor", "");
+             "round trip", "cl", "p50 us", "p99 us", "p99.9 us", "checks/s", "echo", "sync", "echo",
+             "sync", "p50/", "p99/", "fail");
+  fmt::print("{:<20} {:>3} {:>8} {:>8} {:>9} {:>9} {:>5} {:>5} {:>5} {:>5} {:>7} {:>7}{:>6}\n", "",
+             "", "", "", "", "", "p50", "p50", "p99", "p99", "floor", "floor", "");
   auto scenario = [&](const std::string& name, const std::string& socket) {
     round_trip(socket, 1, 200);  // warm-up
     auto [one, floor] = one_client_with_floor(socket, hold_only.dir, sample_request, o.requests);
@@ -553,6 +576,10 @@ int main(int argc, char** argv) {
     if (maria.ok) {
       std::string policy = read_text(GUARDD_SOURCE_DIR "/etc/guardd.conf");
       Daemon with_mysql(o, policy, "");
+      // libmariadb (with libssl and libcrypto) is loaded when a MySQL check first connects:
+      // the footprint of a guardd on a database host.
+      round_trip(with_mysql.socket, 1, 1);
+      out["footprint_mysql_host"] = memory_of(with_mysql.pid);
       scenario("default + MariaDB", with_mysql.socket);
     } else {
       fmt::print("default + MariaDB       skipped: could not start a MariaDB server\n");
@@ -587,15 +614,7 @@ int main(int argc, char** argv) {
   if (o.wants("footprint")) {
     Daemon fresh(o, base, "");
     std::this_thread::sleep_for(std::chrono::milliseconds(500));  // settle after start-up
-    // RSS counts every resident page of the shared libraries too (the kernel maps them in
-    // 64 KiB runs); PSS splits shared pages among their users; anonymous memory is what
-    // guardd alone costs.
-    auto memory = [&] {
-      return json{
-          {"rss_kib", read_kb(fmt::format("/proc/{}/status", fresh.pid), "VmRSS:")},
-          {"pss_kib", read_kb(fmt::format("/proc/{}/smaps_rollup", fresh.pid), "Pss:")},
-          {"anon_kib", read_kb(fmt::format("/proc/{}/smaps_rollup", fresh.pid), "Anonymous:")}};
-    };
+    auto memory = [&] { return memory_of(fresh.pid); };
     json idle = memory();
     int decisions = o.quick ? 10000 : 100000;
     round_trip(fresh.socket, 64, decisions);
@@ -609,12 +628,11 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::seconds(idle_seconds));  // the idle period measured
     auto [cpu1, sw1] = cpu_and_switches(fresh.pid);
     double cpu_ms = (cpu1 - cpu0) * 1000.0 / sysconf(_SC_CLK_TCK);
-    auto show = [](const json& m) {
-      return fmt::format("RSS {} KiB (PSS {}, anonymous {})", m["rss_kib"].get<long>(),
-                         m["pss_kib"].get<long>(), m["anon_kib"].get<long>());
-    };
-    fmt::print("memory idle: {}\nafter {} decisions: {}\nafter {} more: {}\n", show(idle),
-               decisions, show(after), decisions, show(after2));
+    fmt::print("memory idle: {}\nafter {} decisions: {}\nafter {} more: {}\n", show_memory(idle),
+               decisions, show_memory(after), decisions, show_memory(after2));
+    if (out.contains("footprint_mysql_host"))
+      fmt::print("default policy on a MariaDB host, after one decision: {}\n",
+                 show_memory(out["footprint_mysql_host"]));
     fmt::print("over {} idle s: CPU {:.0f} ms, {} context switches (wake-ups)\n", idle_seconds,
                cpu_ms, sw1 - sw0);
     out["footprint"] = {{"idle", idle},
