@@ -16,6 +16,7 @@
 
 #include "common/duration.h"
 #include "common/varlink_frame.h"
+#include "common/varlink_message.h"
 #include "daemon/service.h"
 #include "daemon/worker_pool.h"
 
@@ -49,7 +50,26 @@ class Server {
 
  private:
   struct Connection;
+  struct Completion;
   struct Completions;
+  /// A call handed to a worker, and what it needs to take the same client's next ones.
+  struct WorkerCalls {
+    std::shared_ptr<Completions> completions;
+    Service& service;
+    uint64_t id;
+    Caller caller;
+    VarlinkCall call;
+    int reply_fd;  // a duplicate of the client's socket, or -1: the loop sends the reply
+    std::size_t max_message;
+    bool await_next;  // the worker holds all of the connection's input
+  };
+
+  /// On a worker: answers `w.call`, and the client's next calls while they follow quickly.
+  static void answer_calls(WorkerCalls& w);
+  /// On a worker: waits briefly for one whole call on `fd`; bytes read but not returned as
+  /// a call are left in `input`, and EOF in `peer_closed`, for the event loop.
+  static std::optional<VarlinkCall> await_next_call(int fd, std::size_t max_message,
+                                                    std::string& input, bool& peer_closed);
 
   static int on_accept(sd_event_source* s, int fd, uint32_t revents, void* userdata);
   static int on_io(sd_event_source* s, int fd, uint32_t revents, void* userdata);

@@ -182,6 +182,31 @@ TEST(Fault, RestartUnderSocketActivationRefusesNoConnectionAndAllowsNothingFalse
   EXPECT_GT(answered.load(), 200);
 }
 
+// The worker that answers a connection takes that client's next calls as they come; a
+// stop must end that after the call in hand, not when the client pauses (or when the grace
+// period, decision_timeout + 2 s, runs out).
+TEST(Fault, StopWhileAClientAsksWithoutPauseIsPrompt) {
+  Guardd g("decision_timeout = 30s\n");
+  ASSERT_TRUE(g.start()) << g.log();
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0};
+  std::thread client([&] {
+    RawClient c(g.socket());
+    while (!stop && c.call("io.guardd.Guard.Check", {{"operation", "reboot"}}) && c.reply(10000ms))
+      ++answered;
+  });
+  EXPECT_TRUE(wait_until([&] { return answered > 200; }));
+  const int before_stop = answered;
+  g.signal(SIGTERM);
+  EXPECT_TRUE(wait_until([&] { return !g.running(); }, 40s)) << "still running";
+  stop = true;
+  client.join();
+  // A few calls may be answered while the signal reaches the event loop; a worker that
+  // went on taking calls would answer hundreds.
+  EXPECT_LE(answered - before_stop, 10) << "calls answered after SIGTERM";
+  EXPECT_EQ(g.log().find("after the grace period"), std::string::npos) << g.log();
+}
+
 TEST(Fault, FiveHundredIdleConnectionsAndADribblerStallNoOne) {
   rlimit lim{4096, 4096};
   setrlimit(RLIMIT_NOFILE, &lim);  // the test holds 500 sockets

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "support/harness.h"
@@ -95,6 +96,107 @@ TEST(Protocol, RepliesInOrderForPipelinedCalls) {
     ASSERT_TRUE(r) << i;
     EXPECT_EQ((*r)["parameters"]["decision"]["reason"], std::to_string(i));
   }
+}
+
+// The worker that answered a call waits briefly for the same client's next one and answers
+// it itself. Whatever arrives right after an answer — two calls at once, half a call, bad
+// JSON, a oneway call, an oversize message, the end of the stream — is answered as if the
+// event loop had read it: in order, with the same errors.
+json check_call(const std::string& reason) {
+  return {{"method", "io.guardd.Guard.Check"},
+          {"parameters", {{"operation", "reboot"}, {"reason", reason}}}};
+}
+
+std::optional<std::string> reply_reason(RawClient& c) {
+  auto r = c.reply();
+  if (!r || !(*r)["parameters"].contains("decision")) return std::nullopt;
+  return (*r)["parameters"]["decision"]["reason"].get<std::string>();
+}
+
+TEST(Protocol, WhateverFollowsAnAnswerQuicklyIsAnsweredInOrder) {
+  Guardd g;
+  ASSERT_TRUE(g.start()) << g.log();
+  RawClient c(g.socket());
+  ASSERT_TRUE(c.send_raw(check_call("first").dump() + '\0'));
+  ASSERT_EQ(reply_reason(c), "first");
+
+  // Two calls in one write.
+  ASSERT_TRUE(c.send_raw(check_call("a").dump() + '\0' + check_call("b").dump() + '\0'));
+  EXPECT_EQ(reply_reason(c), "a");
+  EXPECT_EQ(reply_reason(c), "b");
+
+  // Half a call, then the rest.
+  std::string whole = check_call("halves").dump() + '\0';
+  ASSERT_TRUE(c.send_raw(whole.substr(0, 20)));
+  ASSERT_TRUE(c.send_raw(whole.substr(20)));
+  EXPECT_EQ(reply_reason(c), "halves");
+
+  // Bad JSON, and a call that is not an object.
+  ASSERT_TRUE(c.send_raw("{not json"s + '\0'));
+  auto bad = c.reply();
+  ASSERT_TRUE(bad);
+  EXPECT_EQ((*bad)["error"], "io.guardd.Guard.InvalidRequest") << *bad;
+  ASSERT_TRUE(c.send_raw("[]"s + '\0'));
+  auto array = c.reply();
+  ASSERT_TRUE(array);
+  EXPECT_EQ((*array)["error"], "io.guardd.Guard.InvalidRequest") << *array;
+
+  // A oneway call (recorded, no reply), then a call that is answered.
+  json oneway = check_call("oneway");
+  oneway["oneway"] = true;
+  ASSERT_TRUE(c.send_raw(check_call("before").dump() + '\0'));
+  ASSERT_EQ(reply_reason(c), "before");
+  ASSERT_TRUE(c.send_raw(oneway.dump() + '\0'));
+  ASSERT_TRUE(c.send_raw(check_call("after").dump() + '\0'));
+  EXPECT_EQ(reply_reason(c), "after") << "the oneway call got no reply";
+  ASSERT_TRUE(c.call("io.guardd.Guard.GetStatus"));
+  auto status = c.reply();
+  ASSERT_TRUE(status);
+  EXPECT_EQ((*status)["parameters"]["audit"]["last_decision_id"], 7)
+      << "first, a, b, halves, before, oneway, after";
+
+  // An oversize message is refused and the connection closed.
+  ASSERT_TRUE(c.send_raw(check_call("x").dump() + '\0'));
+  ASSERT_EQ(reply_reason(c), "x");
+  std::string huge = "{\"method\":\"io.guardd.Guard.Check\",\"parameters\":{\"reason\":\"" +
+                     std::string(70 * 1024, 'x') + "\"}}";
+  c.send_raw(huge + '\0');  // the server may close before taking it all
+  auto over = c.reply();
+  ASSERT_TRUE(over);
+  EXPECT_NE((*over)["parameters"]["reason"].get<std::string>().find("exceeds 65536 bytes"),
+            std::string::npos)
+      << *over;
+  EXPECT_TRUE(c.closed_by_peer());
+  expect_alive(g);
+}
+
+// Connections guardd holds on `socket`: /proc/net/unix names the path on the listening
+// socket and on each accepted one (never on the clients' ends).
+int connections_held(const std::string& socket) {
+  int n = 0;
+  std::istringstream lines(read_file("/proc/net/unix"));
+  for (std::string line; std::getline(lines, line);)
+    if (line.size() > socket.size() && line.ends_with(" " + socket)) ++n;
+  return n - 1;  // the listening socket
+}
+
+// Many short connections that each ask once and close right after their answer (as
+// guardctl does), and some that close without reading it: every call is recorded, and
+// guardd lets go of every connection.
+TEST(Protocol, ClientsThatCloseRightAfterTheirAnswerAreLetGo) {
+  Guardd g;
+  ASSERT_TRUE(g.start()) << g.log();
+  for (int i = 0; i < 200; ++i) {
+    RawClient c(g.socket());
+    ASSERT_TRUE(c.send_raw(check_call(std::to_string(i)).dump() + '\0'));
+    if (i % 2 == 0) {
+      ASSERT_EQ(reply_reason(c), std::to_string(i));
+    }
+  }
+  EXPECT_TRUE(wait_until([&] { return connections_held(g.socket()) == 0; }, 10s))
+      << connections_held(g.socket()) << " connections still held";
+  auto status = varlink_call(g.socket(), "io.guardd.Guard.GetStatus");
+  EXPECT_EQ(status["parameters"]["audit"]["last_decision_id"], 200) << "each call recorded";
 }
 
 // Records `n` decisions through one connection, pipelined; their reasons are "0".."n-1".
