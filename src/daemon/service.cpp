@@ -138,11 +138,20 @@ void Service::prune_if_due() {
   if (now - last < kHourUs || !last_prune_us_.compare_exchange_strong(last, now)) return;
   auto retention = policy_.get()->config.daemon.retention;
   if (retention.count() == 0) return;
-  auto pruned = store_->prune(now - retention.count());
-  if (!pruned)
-    spdlog::warn("Failed to prune the audit log: {}", pruned.error());
-  else if (*pruned > 0)
-    spdlog::info("Pruned {} decisions older than the retention period", *pruned);
+  // On a worker of its own: deleting a day's decisions (or many days', after retention is
+  // shortened) must not hold up the reply of the decision that happened to trigger it, nor
+  // guardd's start-up. It holds only the store, which outlives the Service if need be.
+  Status started = workers_.run([store = store_, before_us = now - retention.count()] {
+    auto pruned = store->prune(before_us);
+    if (!pruned)
+      spdlog::warn("Failed to prune the audit log: {}", pruned.error());
+    else if (*pruned > 0)
+      spdlog::info("Pruned {} decisions older than the retention period", *pruned);
+  });
+  if (!started) {
+    last_prune_us_ = last;  // the next decision tries again
+    spdlog::warn("Failed to start pruning the audit log: {}", started.error());
+  }
 }
 
 Reply Service::get_info(const json&, const Caller&, const Policy&) {

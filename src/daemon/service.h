@@ -53,7 +53,8 @@ class Service {
   /// Answers one call from `caller`; never throws (a bug becomes InternalError).
   Reply handle(const VarlinkCall& call, const Caller& caller);
 
-  /// Deletes decisions past the retention period if an hour has passed since the last run.
+  /// Starts deleting decisions past the retention period, on a worker, if an hour has
+  /// passed since the last run.
   void prune_if_due();
 
   /// Called on a worker thread after every recorded decision (with it) and every hold

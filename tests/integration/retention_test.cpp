@@ -1,0 +1,68 @@
+// Retention: decisions older than `retention` are deleted, on a worker of their own, at
+// start and then at most hourly, while guardd goes on answering.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <set>
+
+#include "support/harness.h"
+
+namespace guardd::test {
+namespace {
+
+// Runs `sql` on the database at `path`; false (with the message) on failure.
+::testing::AssertionResult exec_sql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
+    sqlite3_close(db);
+    return ::testing::AssertionFailure() << "cannot open " << path;
+  }
+  char* error = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  std::string message = error != nullptr ? error : "";
+  sqlite3_free(error);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) return ::testing::AssertionFailure() << sql << ": " << message;
+  return ::testing::AssertionSuccess();
+}
+
+std::set<int64_t> decision_ids(const std::string& path) {
+  std::set<int64_t> ids;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT id FROM decisions", -1, &st, nullptr) == SQLITE_OK)
+      while (sqlite3_step(st) == SQLITE_ROW) ids.insert(sqlite3_column_int64(st, 0));
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return ids;
+}
+
+TEST(Retention, DecisionsPastRetentionArePrunedAtStart) {
+  Guardd g("retention = forever\n");
+  ASSERT_TRUE(g.start()) << g.log();
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(varlink_call(g.socket(), "io.guardd.Guard.Check",
+                           {{"operation", "reboot"}})["parameters"]["allowed"],
+              true);
+  ASSERT_EQ(g.stop(), 0) << g.log();
+  // Decisions 1 and 2 are made two days old.
+  ASSERT_TRUE(exec_sql(g.database(),
+                       "UPDATE decisions SET time_us = time_us - 172800000000 WHERE id <= 2"));
+
+  std::string config = read_file(g.config());
+  auto at = config.find("retention = forever");
+  ASSERT_NE(at, std::string::npos);
+  write_file(g.config(), config.replace(at, 19, "retention = 1d"));
+  ASSERT_TRUE(g.start()) << g.log();
+  EXPECT_TRUE(wait_until([&] { return decision_ids(g.database()) == std::set<int64_t>{3}; }))
+      << g.log();
+  EXPECT_NE(g.log().find("Pruned 2 decisions older than the retention period"), std::string::npos)
+      << g.log();
+  auto r = varlink_call(g.socket(), "io.guardd.Guard.Check", {{"operation", "reboot"}});
+  EXPECT_EQ(r["parameters"]["decision"]["id"], 4) << r;
+}
+
+}  // namespace
+}  // namespace guardd::test
