@@ -299,13 +299,20 @@ void Server::dispatch(Connection& c, std::string message) {
 void Server::answer_calls(WorkerCalls& w) {
   Completion done{w.id, std::nullopt, {}, false};
   for (;;) {
-    Reply reply = w.service.handle(w.call, w.caller);
-    done.reply.reset();
-    if (!w.call.oneway)
-      done.reply = frame_message(reply.error.empty() ? encode_reply(reply.parameters)
-                                                     : encode_error(reply.error, reply.parameters));
+    {
+      // The decision's journal entry and change notification wait until the reply is
+      // sent: the caller's answer is durable without them.
+      Service::AnnounceAfterReply announce_after(w.service);
+      Reply reply = w.service.handle(w.call, w.caller);
+      done.reply.reset();
+      if (!w.call.oneway)
+        done.reply =
+            frame_message(reply.error.empty() ? encode_reply(reply.parameters)
+                                              : encode_error(reply.error, reply.parameters));
+      if (done.reply && w.reply_fd >= 0)
+        done.reply = send_what_fits(w.reply_fd, std::move(*done.reply));
+    }
     if (w.reply_fd < 0) break;
-    if (done.reply) done.reply = send_what_fits(w.reply_fd, std::move(*done.reply));
     // Wait briefly for the client's next call and answer it here too: no hand-off to the
     // event loop and back to a worker, two thread wake-ups fewer per call. Only while
     // this worker holds all of the connection's input (nothing was buffered behind the

@@ -19,6 +19,10 @@ namespace guardd {
 namespace {
 using nlohmann::json;
 
+// Where decisions recorded on this thread wait for their announcement while a
+// Service::AnnounceAfterReply lives on it; null: announce at once.
+thread_local std::vector<Decision>* t_announce_later = nullptr;
+
 constexpr int kMaxListLimit = 10000;
 constexpr size_t kMaxHoldReason = 1024;
 
@@ -121,14 +125,31 @@ Result<int64_t> Service::commit(Decision& d) {
   auto id = store_->record(d);
   if (!id) return Error{id.error()};
   d.id = *id;
+  if (t_announce_later != nullptr)
+    t_announce_later->push_back(d);
+  else
+    announce(d);
+  prune_if_due();
+  return *id;
+}
+
+void Service::announce(const Decision& d) {
   // Under systemd the structured entry is the log line; elsewhere (or if the journal is
   // unreachable) log the summary so a terminal shows it too.
   // (summarize() formats a line: skip it when info is not logged.)
   if ((journal_decision(d) < 0 || !under_journal_) && spdlog::should_log(spdlog::level::info))
     spdlog::info("{}", summarize(d));
-  prune_if_due();
   if (on_change_) on_change_(&d);
-  return *id;
+}
+
+Service::AnnounceAfterReply::AnnounceAfterReply(Service& service)
+    : service_(service), outer_(t_announce_later) {
+  t_announce_later = &pending_;
+}
+
+Service::AnnounceAfterReply::~AnnounceAfterReply() {
+  t_announce_later = outer_;
+  for (const Decision& d : pending_) service_.announce(d);
 }
 
 void Service::prune_if_due() {

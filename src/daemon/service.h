@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -57,11 +58,28 @@ class Service {
   /// passed since the last run.
   void prune_if_due();
 
-  /// Called on a worker thread after every recorded decision (with it) and every hold
-  /// change (with nullptr).
+  /// Called on a worker thread after every recorded decision (with it; after its reply
+  /// was sent, see AnnounceAfterReply) and every hold change (with nullptr).
   void on_change(std::function<void(const Decision*)> callback) {
     on_change_ = std::move(callback);
   }
+
+  /// While one lives on a thread, decisions recorded there are announced (journal entry,
+  /// log line, on_change) when it ends rather than at once: the server ends it after the
+  /// reply is sent, so the caller, whose decision is already durable, does not wait for
+  /// them. Without one, announcements are made as each decision is recorded.
+  class AnnounceAfterReply {
+   public:
+    explicit AnnounceAfterReply(Service& service);
+    ~AnnounceAfterReply();
+    AnnounceAfterReply(const AnnounceAfterReply&) = delete;
+    AnnounceAfterReply& operator=(const AnnounceAfterReply&) = delete;
+
+   private:
+    Service& service_;
+    std::vector<Decision> pending_;
+    std::vector<Decision>* outer_;
+  };
 
  private:
   struct Method {
@@ -84,8 +102,11 @@ class Service {
   /// Records a rejected request (verdict denied or invalid) and returns the error reply.
   Reply reject(Decision decision, Verdict verdict, std::string_view error,
                const std::string& message);
-  /// Stamps time, host and version, records, and journals; error when not recorded.
+  /// Stamps time, host and version, records, and announces (now, or after the reply);
+  /// error when not recorded.
   Result<int64_t> commit(Decision& decision);
+  /// Journals (or logs) a recorded decision and tells on_change.
+  void announce(const Decision& decision);
 
   std::shared_ptr<AuditStore> store_;
   PolicyHolder& policy_;

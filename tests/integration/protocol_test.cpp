@@ -6,6 +6,8 @@
 #include <sstream>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "support/harness.h"
 
 namespace guardd::test {
@@ -168,6 +170,25 @@ TEST(Protocol, WhateverFollowsAnAnswerQuicklyIsAnsweredInOrder) {
       << *over;
   EXPECT_TRUE(c.closed_by_peer());
   expect_alive(g);
+}
+
+// Each decision is announced — a log line here, where stderr is not the journal — once its
+// reply is sent, also for calls a worker takes one after another on a connection.
+TEST(Protocol, EveryDecisionIsLoggedAfterItsReply) {
+  Guardd g;
+  ASSERT_TRUE(g.start()) << g.log();
+  RawClient c(g.socket());
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(c.send_raw(check_call(std::to_string(i)).dump() + '\0'));
+    ASSERT_EQ(reply_reason(c), std::to_string(i));
+  }
+  for (int id = 1; id <= 3; ++id)
+    EXPECT_TRUE(wait_until([&] {
+      return g.log().find(fmt::format("decision {}: reboot allowed for uid", id)) !=
+             std::string::npos;
+    })) << id
+        << "\n"
+        << g.log();
 }
 
 // Connections guardd holds on `socket`: /proc/net/unix names the path on the listening
