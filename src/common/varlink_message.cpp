@@ -43,13 +43,15 @@ Result<VarlinkCall> decode_call(std::string_view text) {
   return call;
 }
 
+// The envelope is written around the parameters' text rather than built as a json object
+// that would deep-copy them (a decision with its checks and facts); the bytes are the same.
 std::string encode_reply(const json& parameters) {
-  return json{{"parameters", parameters}}.dump(-1, ' ', false, json::error_handler_t::replace);
+  return "{\"parameters\":" + parameters.dump(-1, ' ', false, json::error_handler_t::replace) + "}";
 }
 
 std::string encode_error(std::string_view error, const json& parameters) {
-  return json{{"error", error}, {"parameters", parameters}}.dump(-1, ' ', false,
-                                                                 json::error_handler_t::replace);
+  return "{\"error\":" + json(error).dump(-1, ' ', false, json::error_handler_t::replace) +
+         ",\"parameters\":" + parameters.dump(-1, ' ', false, json::error_handler_t::replace) + "}";
 }
 
 bool split_method(std::string_view qualified, std::string& interface, std::string& member) {

@@ -113,6 +113,14 @@ TEST(VarlinkMessage, EncodesRepliesAndSplitsMethods) {
   EXPECT_EQ(encode_reply({{"a", 1}}), R"({"parameters":{"a":1}})");
   EXPECT_EQ(encode_error("x.Y", {{"reason", "r"}}),
             R"({"error":"x.Y","parameters":{"reason":"r"}})");
+  // The same bytes as the whole envelope dumped by nlohmann::json, escapes and invalid
+  // UTF-8 (replaced) included.
+  const nlohmann::json nested = {{"b", {{"q", "say \"hi\"\n"}, {"bad", "\xff"}}}, {"a", {1, 2}}};
+  auto whole = [](const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  EXPECT_EQ(encode_reply(nested), whole({{"parameters", nested}}));
+  EXPECT_EQ(encode_error("x.\xffY", nested), whole({{"error", "x.\xffY"}, {"parameters", nested}}));
   std::string iface, member;
   EXPECT_TRUE(split_method("io.guardd.Guard.Check", iface, member));
   EXPECT_EQ(iface, "io.guardd.Guard");
