@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <sys/stat.h>
+#include <algorithm>
 
 #include "daemon/config.h"
 #include "daemon/policy.h"
@@ -181,6 +181,20 @@ TEST_F(ConfigTest, CheckSectionErrors) {
   expect_error("[check.bad name]\n", {path() + ":1: invalid check name"});
   expect_error("[check.p]\ntype = process\nnames = a\noperations = all reboot\n",
                {"'all' cannot be combined"});
+}
+
+// A path that opens but cannot be read (here a directory given as the config) is an
+// error, not an empty file.
+TEST_F(ConfigTest, UnreadableFilesAreErrors) {
+  auto dir = load_config(dir_.path());
+  ASSERT_FALSE(dir.ok()) << "a directory was accepted as a config file";
+  EXPECT_NE(dir.error().find(dir_.path() + ": cannot read: Is a directory"), std::string::npos)
+      << dir.error();
+  auto missing = load_config(dir_ / "nowhere.conf");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().find("nowhere.conf: cannot read: No such file or directory"),
+            std::string::npos)
+      << missing.error();
 }
 
 TEST_F(ConfigTest, AllErrorsAreReportedAtOnce) {
