@@ -149,7 +149,14 @@ Service::AnnounceAfterReply::AnnounceAfterReply(Service& service)
 
 Service::AnnounceAfterReply::~AnnounceAfterReply() {
   t_announce_later = outer_;
-  for (const Decision& d : pending_) service_.announce(d);
+  for (const Decision& d : pending_) {
+    // Past handle()'s catch, and in a destructor: a bug here must not end guardd.
+    try {
+      service_.announce(d);
+    } catch (const std::exception& e) {
+      spdlog::error("Internal error announcing decision {}: {}", d.id, e.what());
+    }
+  }
 }
 
 void Service::prune_if_due() {
