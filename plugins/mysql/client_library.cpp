@@ -9,12 +9,11 @@
 namespace guardd::mysql {
 namespace {
 
-// Looks `symbol` up in `handle` into `slot`; false (with `missing` set) when absent.
+// Looks `symbol` up in `handle` into `slot`; names the first one absent in `missing`.
 template <typename Fn>
-bool resolve(void* handle, const char* symbol, Fn& slot, std::string& missing) {
+void resolve(void* handle, const char* symbol, Fn& slot, std::string& missing) {
   slot = reinterpret_cast<Fn>(dlsym(handle, symbol));
   if (slot == nullptr && missing.empty()) missing = symbol;
-  return slot != nullptr;
 }
 
 }  // namespace

@@ -81,13 +81,11 @@ std::string Connection::server_version() const {
 }
 
 Result<std::vector<Row>> Connection::query(const std::string& sql) {
-  if (lib_.real_query(db_, sql.data(), sql.size()) != 0)
-    return Error{fmt::format("{} (error {})", lib_.error(db_), lib_.error_number(db_))};
+  if (lib_.real_query(db_, sql.data(), sql.size()) != 0) return Error{last_error()};
   MYSQL_RES* res = lib_.store_result(db_);
   std::vector<Row> rows;
   if (res == nullptr) {
-    if (lib_.field_count(db_) != 0)
-      return Error{fmt::format("{} (error {})", lib_.error(db_), lib_.error_number(db_))};
+    if (lib_.field_count(db_) != 0) return Error{last_error()};
     return rows;  // a statement without a result set
   }
   unsigned int n = lib_.num_fields(res);
@@ -101,11 +99,14 @@ Result<std::vector<Row>> Connection::query(const std::string& sql) {
     rows.push_back(std::move(row));
   }
   bool failed = lib_.error_number(db_) != 0;
-  std::string err =
-      failed ? fmt::format("{} (error {})", lib_.error(db_), lib_.error_number(db_)) : "";
+  std::string err = failed ? last_error() : "";
   lib_.free_result(res);
   if (failed) return Error{err};
   return rows;
+}
+
+std::string Connection::last_error() const {
+  return fmt::format("{} (error {})", lib_.error(db_), lib_.error_number(db_));
 }
 
 std::optional<std::string> column(const Row& row, std::initializer_list<const char*> names) {

@@ -49,6 +49,8 @@ class Connection {
 
  private:
   Connection(const ClientLibrary& lib, st_mysql* db) : lib_(lib), db_(db) {}
+  /// The server's (or the client library's) last error, with its code.
+  std::string last_error() const;
   const ClientLibrary& lib_;
   st_mysql* db_;
 };

@@ -9,6 +9,11 @@ using nlohmann::json;
 // Nesting deeper than any real call is refused before it can exhaust the stack.
 constexpr int kMaxDepth = 32;
 
+// Compact JSON text; invalid UTF-8 is replaced rather than thrown on.
+std::string dump_text(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 }  // namespace
 
 Result<VarlinkCall> decode_call(std::string_view text) {
@@ -46,12 +51,11 @@ Result<VarlinkCall> decode_call(std::string_view text) {
 // The envelope is written around the parameters' text rather than built as a json object
 // that would deep-copy them (a decision with its checks and facts); the bytes are the same.
 std::string encode_reply(const json& parameters) {
-  return "{\"parameters\":" + parameters.dump(-1, ' ', false, json::error_handler_t::replace) + "}";
+  return "{\"parameters\":" + dump_text(parameters) + "}";
 }
 
 std::string encode_error(std::string_view error, const json& parameters) {
-  return "{\"error\":" + json(error).dump(-1, ' ', false, json::error_handler_t::replace) +
-         ",\"parameters\":" + parameters.dump(-1, ' ', false, json::error_handler_t::replace) + "}";
+  return "{\"error\":" + dump_text(error) + ",\"parameters\":" + dump_text(parameters) + "}";
 }
 
 bool split_method(std::string_view qualified, std::string& interface, std::string& member) {

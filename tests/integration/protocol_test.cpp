@@ -23,6 +23,12 @@ void expect_alive(Guardd& g) {
   EXPECT_EQ(r["parameters"]["allowed"], true) << r;
 }
 
+// A Check call of about 70 KiB, over the 64 KiB message limit.
+std::string oversize_call() {
+  return "{\"method\":\"io.guardd.Guard.Check\",\"parameters\":{\"reason\":\"" +
+         std::string(70 * 1024, 'x') + "\"}}";
+}
+
 TEST(Protocol, GetInfoAndInterfaceDescription) {
   Guardd g;
   ASSERT_TRUE(g.start()) << g.log();
@@ -160,8 +166,7 @@ TEST(Protocol, WhateverFollowsAnAnswerQuicklyIsAnsweredInOrder) {
   // An oversize message is refused and the connection closed.
   ASSERT_TRUE(c.send_raw(check_call("x").dump() + '\0'));
   ASSERT_EQ(reply_reason(c), "x");
-  std::string huge = "{\"method\":\"io.guardd.Guard.Check\",\"parameters\":{\"reason\":\"" +
-                     std::string(70 * 1024, 'x') + "\"}}";
+  const std::string huge = oversize_call();
   c.send_raw(huge + '\0');  // the server may close before taking it all
   auto over = c.reply();
   ASSERT_TRUE(over);
@@ -291,8 +296,7 @@ TEST(Protocol, OversizeMessageIsRefusedAndClosed) {
   Guardd g;
   ASSERT_TRUE(g.start()) << g.log();
   RawClient c(g.socket());
-  std::string huge = "{\"method\":\"io.guardd.Guard.Check\",\"parameters\":{\"reason\":\"" +
-                     std::string(70 * 1024, 'x') + "\"}}";
+  const std::string huge = oversize_call();
   c.send_raw(huge + '\0');  // the server may close before taking it all
   auto r = c.reply();
   ASSERT_TRUE(r);
