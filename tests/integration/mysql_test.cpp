@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "support/harness.h"
@@ -262,6 +263,47 @@ TEST(MySql, UnreachableSourceIsAnError) {
   EXPECT_EQ(repl["outcome"], "error") << repl;
   EXPECT_NE(repl["reason"].get<std::string>().find("cannot ask the source"), std::string::npos)
       << repl;
+}
+
+// The path of a shared object this test process has mapped whose name contains `name`.
+std::string mapped_library(const std::string& name) {
+  std::istringstream maps(read_file("/proc/self/maps"));
+  for (std::string line; std::getline(maps, line);) {
+    auto slash = line.find('/');
+    if (slash != std::string::npos && line.find(name, slash) != std::string::npos)
+      return line.substr(slash);
+  }
+  return "";
+}
+
+// guardd loads the MySQL client library when a check first connects. A broken one (here
+// libz under the name libmariadb.so.3, found first through LD_LIBRARY_PATH) is a check
+// error: refused, with the reason, and recorded.
+TEST(MySql, BrokenClientLibraryRefusesAndIsRecorded) {
+  MariaDbServer db(1);
+  ASSERT_TRUE(db.start()) << db.error_log();
+  std::string creds = create_monitor_account(db, db.dir().path());
+  std::string libz = mapped_library("libz.so");  // libmariadb, linked here, brings it
+  ASSERT_FALSE(libz.empty());
+  Guardd g("", mysql_sections(db.socket(), creds));
+  std::filesystem::create_directory(g.dir() / "lib");
+  std::filesystem::copy_file(libz, g.dir() / "lib/libmariadb.so.3");
+  ASSERT_TRUE(g.start({{"LD_LIBRARY_PATH", g.dir() / "lib"}})) << g.log();
+
+  auto c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  auto repl = c.check("mysql-replication");
+  EXPECT_EQ(repl["outcome"], "error") << repl;
+  EXPECT_NE(repl["reason"].get<std::string>().find(
+                "the MySQL client library libmariadb.so.3 has no mysql_init"),
+            std::string::npos)
+      << repl;
+  auto log = g.ctl({"log", "--json"});
+  ASSERT_EQ(log.exit_code, 0) << log.err;
+  auto decisions = json::parse(log.out)["decisions"];
+  ASSERT_EQ(decisions.size(), 1u) << log.out;
+  EXPECT_EQ(decisions[0]["id"], c.reply["decision"]["id"]);
+  EXPECT_EQ(decisions[0]["verdict"], "refused");
 }
 
 TEST(MySql, FrozenServerIsAnErrorWithinTheTimeout) {
