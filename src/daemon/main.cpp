@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -248,16 +249,21 @@ int run(const Options& opts) {
     spdlog::critical("{}", started.error());
     return kExitFailure;
   }
+  try {
+    d.inhibitor = std::make_unique<Inhibitor>(
+        [holder, workers = d.workers.get()] {
+          return evaluate_shutdown_block(*holder->get(), *workers);
+        },
+        [holder] {
+          auto policy = holder->get();  // keep it alive: a reload may swap it meanwhile
+          const auto& s = policy->config.daemon;
+          return std::make_pair(s.inhibit, s.inhibit_interval);
+        });
+  } catch (const std::system_error& e) {
+    spdlog::critical("Failed to start the shutdown inhibitor's thread: {}", e.what());
+    return kExitFailure;
+  }
   d.service->prune_if_due();
-  d.inhibitor = std::make_unique<Inhibitor>(
-      [holder, workers = d.workers.get()] {
-        return evaluate_shutdown_block(*holder->get(), *workers);
-      },
-      [holder] {
-        auto policy = holder->get();  // keep it alive: a reload may swap it meanwhile
-        const auto& s = policy->config.daemon;
-        return std::make_pair(s.inhibit, s.inhibit_interval);
-      });
   d.service->on_change([inhibit = d.inhibitor.get()](const Decision* decision) {
     // A hold changes what a reboot would meet; a decision only matters when it shows the
     // lock held (or not held) is out of date. Host state changing silently is caught by

@@ -32,6 +32,11 @@ std::string request_error(std::string_view reason) {
   return frame_message(encode_error(protocol::kErrInvalidRequest, {{"reason", reason}}));
 }
 
+std::string frame_reply(const Reply& reply) {
+  return frame_message(reply.error.empty() ? encode_reply(reply.parameters)
+                                           : encode_error(reply.error, reply.parameters));
+}
+
 // Sends as much of `data` as the socket takes without blocking; how many bytes went, or
 // nullopt when the peer is gone.
 std::optional<std::size_t> send_nonblocking(int fd, std::string_view data) {
@@ -283,16 +288,21 @@ void Server::dispatch(Connection& c, std::string message) {
   // client has its answer without waiting for this loop to wake up.
   int reply_fd = -1;
   if (!c.has_output() && !call->oneway) reply_fd = fcntl(c.fd, F_DUPFD_CLOEXEC, 3);
-  WorkerCalls calls{completions_,     service_, c.id,          c.caller,
-                    std::move(*call), reply_fd, c.max_message, !c.reader.has_partial()};
+  // Shared, so that the call is still here if no worker can take it.
+  auto calls = std::make_shared<WorkerCalls>(WorkerCalls{completions_, service_, c.id, c.caller,
+                                                         std::move(*call), reply_fd, c.max_message,
+                                                         !c.reader.has_partial()});
   c.busy = true;
   ++in_flight_;
-  Status started = workers_.run([calls = std::move(calls)]() mutable { answer_calls(calls); });
+  Status started = workers_.run([calls] { answer_calls(*calls); });
   if (!started) {
     if (reply_fd >= 0) close(reply_fd);
     c.busy = false;
     --in_flight_;
-    queue(c, frame_message(encode_error(protocol::kErrInternal, {{"reason", started.error()}})));
+    // Refused here, on the loop: its record costs the loop one commit, in a failure that
+    // is already exceptional (threads exhausted).
+    Reply reply = service_.refuse_unrun(calls->call, c.caller, started.error());
+    if (!calls->call.oneway) queue(c, frame_reply(reply));
   }
 }
 
@@ -305,10 +315,7 @@ void Server::answer_calls(WorkerCalls& w) {
       Service::AnnounceAfterReply announce_after(w.service);
       Reply reply = w.service.handle(w.call, w.caller);
       done.reply.reset();
-      if (!w.call.oneway)
-        done.reply =
-            frame_message(reply.error.empty() ? encode_reply(reply.parameters)
-                                              : encode_error(reply.error, reply.parameters));
+      if (!w.call.oneway) done.reply = frame_reply(reply);
       if (done.reply && w.reply_fd >= 0)
         done.reply = send_what_fits(w.reply_fd, std::move(*done.reply));
     }

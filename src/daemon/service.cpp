@@ -24,6 +24,7 @@ using nlohmann::json;
 thread_local std::vector<Decision>* t_announce_later = nullptr;
 
 constexpr int kMaxListLimit = 10000;
+constexpr std::string_view kCheckMethod = "io.guardd.Guard.Check";
 constexpr size_t kMaxHoldReason = 1024;
 
 Reply error_reply(std::string_view error, json parameters) {
@@ -57,7 +58,7 @@ const Service::Method Service::kMethods[] = {
     {"org.varlink.service.GetInfo", Privilege::Anyone, &Service::get_info},
     {"org.varlink.service.GetInterfaceDescription", Privilege::Anyone,
      &Service::get_interface_description},
-    {"io.guardd.Guard.Check", Privilege::Client, &Service::check},  // force: Admin, checked inside
+    {kCheckMethod, Privilege::Client, &Service::check},  // force: Admin, checked inside
     {"io.guardd.Guard.ListDecisions", Privilege::Client, &Service::list_decisions},
     {"io.guardd.Guard.GetStatus", Privilege::Client, &Service::get_status},
     {"io.guardd.Guard.PlaceHold", Privilege::Admin, &Service::place_hold},
@@ -95,18 +96,33 @@ Reply Service::dispatch(const VarlinkCall& call, const Caller& caller) {
     return error_reply(protocol::kErrMethodNotFound, {{"method", call.method}});
 
   auto policy = policy_.get();
-  if (!has_privilege(caller, method->privilege, *policy)) {
-    Decision d;
-    d.operation = member;
-    if (method->handler == &Service::check) {
-      auto op = params::optional_string(call.parameters, "operation");
-      if (op && *op) d.operation = **op;
-    }
-    d.caller = caller;
-    return reject(std::move(d), Verdict::Denied, protocol::kErrPermissionDenied,
+  if (!has_privilege(caller, method->privilege, *policy))
+    return reject(rejected_call(call, member, caller), Verdict::Denied,
+                  protocol::kErrPermissionDenied,
                   fmt::format("{} needs {}", member, describe(method->privilege)));
-  }
   return (this->*method->handler)(call.parameters, caller, *policy);
+}
+
+Reply Service::refuse_unrun(const VarlinkCall& call, const Caller& caller, const std::string& why) {
+  if (call.method != kCheckMethod) return error_reply(protocol::kErrInternal, {{"reason", why}});
+  return reject(rejected_call(call, "Check", caller), Verdict::Refused, protocol::kErrInternal,
+                why);
+}
+
+Decision Service::rejected_call(const VarlinkCall& call, const std::string& member,
+                                const Caller& caller) {
+  Decision d;
+  d.operation = member;
+  d.caller = caller;
+  if (call.method == kCheckMethod) {
+    auto operation = params::optional_string(call.parameters, "operation");
+    auto target = params::optional_string(call.parameters, "target");
+    auto reason = params::optional_string(call.parameters, "reason");
+    if (operation && *operation) d.operation = **operation;
+    if (target) d.target = *target;
+    if (reason) d.reason = *reason;
+  }
+  return d;
 }
 
 Reply Service::reject(Decision d, Verdict verdict, std::string_view error,

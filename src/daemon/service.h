@@ -54,6 +54,11 @@ class Service {
   /// Answers one call from `caller`; never throws (a bug becomes InternalError).
   Reply handle(const VarlinkCall& call, const Caller& caller);
 
+  /// Answers a call that could not be run at all (`why`: no worker thread could be
+  /// started) with InternalError; a Check is recorded as refused first, so even this
+  /// answer has its record.
+  Reply refuse_unrun(const VarlinkCall& call, const Caller& caller, const std::string& why);
+
   /// Starts deleting decisions past the retention period, on a worker, if an hour has
   /// passed since the last run.
   void prune_if_due();
@@ -99,9 +104,15 @@ class Service {
   Reply place_hold(const nlohmann::json&, const Caller&, const Policy&);
   Reply release_hold(const nlohmann::json&, const Caller&, const Policy&);
 
-  /// Records a rejected request (verdict denied or invalid) and returns the error reply.
+  /// Records a rejected request (verdict denied, invalid, or refused when it could not
+  /// be run) and returns the error reply.
   Reply reject(Decision decision, Verdict verdict, std::string_view error,
                const std::string& message);
+  /// The decision to record for a call rejected before its handler ran: the caller, and
+  /// the operation, target and reason asked for (a Check) or else the method's `member`
+  /// name.
+  static Decision rejected_call(const VarlinkCall& call, const std::string& member,
+                                const Caller& caller);
   /// Stamps time, host and version, records, and announces (now, or after the reply);
   /// error when not recorded.
   Result<int64_t> commit(Decision& decision);

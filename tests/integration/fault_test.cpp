@@ -379,5 +379,49 @@ TEST(Fault, SignalRightAfterTheSocketAppearsIsHandled) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_file(g.dir() / "early.log");
 }
 
+// Threads exhausted. guardd runs under a uid of its own with RLIMIT_NPROC (root is not
+// held to the limit, hence the uid and hence root). With room for one thread it cannot
+// start its shutdown inhibitor: it says so and exits, no crash. With room for two (main
+// and inhibitor) it starts, but no worker can be started for a call: the Check is refused
+// with InternalError, and the refusal is on record like any other decision.
+TEST(RootFault, NoThreadForACallRefusesTheCheckOnRecord) {
+  if (!is_root()) GTEST_SKIP() << "needs root to run guardd under a uid of its own";
+  constexpr uid_t kThreadlessUid = 4000123;  // unused: RLIMIT_NPROC counts all its threads
+  constexpr gid_t kNogroup = 65534;          // the test config's client_group
+  Guardd g;
+  ASSERT_EQ(chown(g.dir().path().c_str(), kThreadlessUid, kNogroup), 0);
+  // (LeakSanitizer's exit check needs a thread of its own, which this limit forbids.)
+  const std::map<std::string, std::string> no_leak_check = {{"ASAN_OPTIONS", "detect_leaks=0"}};
+  g.start(no_leak_check, RunAs{kThreadlessUid, kNogroup, 1});  // may answer a connect first
+  EXPECT_TRUE(wait_until([&] { return !g.running(); })) << g.log();
+  EXPECT_EQ(g.stop(), 1) << g.log();
+  EXPECT_NE(g.log().find("Failed to start the shutdown inhibitor's thread"), std::string::npos)
+      << g.log();
+
+  ASSERT_TRUE(g.start({}, RunAs{kThreadlessUid, kNogroup, 2})) << g.log();
+
+  auto refused = g.ctl({"check", "reboot", "--reason", "no threads left"});
+  EXPECT_EQ(refused.exit_code, 3) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("cannot start a worker thread"), std::string::npos) << refused.err;
+  RawClient raw(g.socket());
+  ASSERT_TRUE(raw.call("io.guardd.Guard.Check", {{"operation", "reboot"}}));
+  auto reply = raw.reply();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ((*reply)["error"], "io.guardd.Guard.InternalError") << reply->dump();
+  EXPECT_TRUE(g.running());
+  EXPECT_EQ(g.stop(), 0) << g.log();
+
+  // Read back with a guardd that may start threads.
+  ASSERT_TRUE(g.start()) << g.log();
+  auto log = json::parse(g.ctl({"log", "--verdict", "refused", "--json"}).out)["decisions"];
+  ASSERT_EQ(log.size(), 2u) << log.dump();
+  for (const auto& d : log) {
+    EXPECT_EQ(d["operation"], "reboot");
+    EXPECT_NE(d["error"].get<std::string>().find("cannot start a worker thread"), std::string::npos)
+        << d.dump();
+  }
+  EXPECT_EQ(log[0]["reason"], "no threads left") << log.dump();  // oldest first
+}
+
 }  // namespace
 }  // namespace guardd::test

@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -34,6 +35,10 @@ std::vector<std::string> child_env(const std::map<std::string, std::string>& env
                              const std::map<std::string, std::string>& env, RunAs as) {
   if (as.gid) {
     if (setgroups(0, nullptr) != 0 || setgid(*as.gid) != 0) _exit(126);
+  }
+  if (as.max_processes) {
+    const rlimit limit{*as.max_processes, *as.max_processes};
+    if (setrlimit(RLIMIT_NPROC, &limit) != 0) _exit(126);
   }
   if (as.uid && setuid(*as.uid) != 0) _exit(126);
   std::vector<char*> args, envp;
@@ -180,7 +185,7 @@ Guardd::~Guardd() {
     ADD_FAILURE() << "sanitizer report in guardd's log:\n" << text;
 }
 
-bool Guardd::start(const std::map<std::string, std::string>& env) {
+bool Guardd::start(const std::map<std::string, std::string>& env, RunAs as) {
   status_.reset();
   pid_ = fork();
   if (pid_ < 0) return false;
@@ -188,7 +193,7 @@ bool Guardd::start(const std::map<std::string, std::string>& env) {
     int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
-    exec_child({guardd_binary(), "--config", config_}, env, {});
+    exec_child({guardd_binary(), "--config", config_}, env, as);
   }
   return wait_until([&] {
            if (!running()) return true;

@@ -2,6 +2,7 @@
 // processes, and raw Varlink connections. Waits poll with deadlines; nothing sleeps blindly.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -59,6 +60,8 @@ struct ProcessResult {
 struct RunAs {
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
+  /// RLIMIT_NPROC: processes and threads of `uid` (root is not held to it).
+  std::optional<rlim_t> max_processes = std::nullopt;
 };
 
 /// Runs argv to completion (killing it after `timeout`), capturing stdout and stderr.
@@ -74,8 +77,9 @@ class Guardd {
   explicit Guardd(const std::string& daemon_extra = "", const std::string& sections = "");
   ~Guardd();
 
-  /// Starts guardd and waits until its socket answers; false (with the log) on failure.
-  bool start(const std::map<std::string, std::string>& env = {});
+  /// Starts guardd (as `as`) and waits until its socket answers; false (with the log) on
+  /// failure.
+  bool start(const std::map<std::string, std::string>& env = {}, RunAs as = {});
   /// SIGTERM and wait; returns the exit status (or -1).
   int stop();
   /// Sends a signal.
