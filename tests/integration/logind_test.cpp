@@ -130,12 +130,22 @@ TEST_F(RootLogind, InhibitorFollowsContradictingDecisionsAndReloads) {
   ASSERT_TRUE(start_logind());
   TempDir hooks;
   const std::string flag = hooks / "busy";
-  write_file(hooks / "flag", "#!/bin/sh\n[ -e " + flag + " ] && { echo busy; exit 1; }\nexit 0\n");
+  // The hook leaves looked.OPERATION behind once it has looked at the flag.
+  const std::string looked = hooks / "looked.";
+  write_file(hooks / "flag", "#!/bin/sh\nif [ -e " + flag +
+                                 " ]; then r=1; echo busy; else r=0; fi\n: >" + looked +
+                                 "$GUARDD_OPERATION\nexit $r\n");
   chmod((hooks / "flag").c_str(), 0755);
   Guardd g("inhibit = yes\ninhibit_interval = 1h\n",
            "[check.flag]\ntype = hook\nexec = " + (hooks / "flag") +
                "\noperations = reboot poweroff reinstall\n");
   ASSERT_TRUE(g.start(bus_env())) << g.log();
+  // The inhibitor's first evaluation runs the hook for reboot and for poweroff on its own
+  // thread: the flag may only appear once both have looked (the ASan CI run once raised
+  // it in between).
+  ASSERT_TRUE(wait_until([&] {
+    return fs::exists(looked + "reboot") && fs::exists(looked + "poweroff");
+  })) << g.log();
   EXPECT_FALSE(guardd_inhibits());
 
   write_file(flag, "");
