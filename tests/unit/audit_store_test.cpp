@@ -81,6 +81,42 @@ TEST_F(AuditStoreTest, UsesWalAndFullSync) {
   sqlite3_close(raw);
 }
 
+int page_size(const std::string& path) {
+  sqlite3* raw = nullptr;
+  if (sqlite3_open(path.c_str(), &raw) != SQLITE_OK) return -1;
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(raw, "PRAGMA page_size", -1, &st, nullptr);
+  int size = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+  return size;
+}
+
+// Small pages keep what a commit writes and syncs small; a database made with another
+// page size (by an older guardd) is used as it is.
+TEST_F(AuditStoreTest, NewDatabaseHasSmallPagesAnOldOneKeepsItsOwn) {
+  {
+    auto store = AuditStore::open(db());
+    ASSERT_TRUE(store.ok()) << store.error();
+    ASSERT_TRUE((*store)->record(make_decision("reboot", Verdict::Allowed, 1)).ok());
+  }
+  EXPECT_EQ(page_size(db()), 1024);
+
+  const std::string old_db = dir_ / "old.db";
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(old_db.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(raw, "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t(x)",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(raw);
+  auto store = AuditStore::open(old_db);
+  ASSERT_TRUE(store.ok()) << store.error();
+  ASSERT_TRUE((*store)->record(make_decision("reboot", Verdict::Allowed, 2)).ok());
+  EXPECT_EQ((*store)->list({})->size(), 1u);
+  EXPECT_EQ(page_size(old_db), 4096);
+}
+
 TEST_F(AuditStoreTest, FiltersAndLimits) {
   auto store = AuditStore::open(db());
   ASSERT_TRUE(store.ok());
