@@ -331,9 +331,9 @@ double median_process_ms(const std::vector<std::string>& argv, int runs) {
   return t[t.size() / 2];
 }
 
-// A "Key:   N kB" line of a /proc file, in KiB (-1 when absent).
-long read_kb(const std::string& path, const char* key) {
-  std::ifstream in(path);
+// A "Key:   N kB" line of a /proc file's text, in KiB (-1 when absent).
+long read_kb(const std::string& text, const char* key) {
+  std::istringstream in(text);
   std::string line;
   while (std::getline(in, line))
     if (line.rfind(key, 0) == 0) return std::atol(line.c_str() + std::strlen(key));
@@ -344,9 +344,10 @@ long read_kb(const std::string& path, const char* key) {
 // 64 KiB runs); PSS splits shared pages among their users; anonymous memory is what guardd
 // alone costs.
 json memory_of(pid_t pid) {
-  return json{{"rss_kib", read_kb(fmt::format("/proc/{}/status", pid), "VmRSS:")},
-              {"pss_kib", read_kb(fmt::format("/proc/{}/smaps_rollup", pid), "Pss:")},
-              {"anon_kib", read_kb(fmt::format("/proc/{}/smaps_rollup", pid), "Anonymous:")}};
+  const std::string rollup = read_text(fmt::format("/proc/{}/smaps_rollup", pid));
+  return json{{"rss_kib", read_kb(read_text(fmt::format("/proc/{}/status", pid)), "VmRSS:")},
+              {"pss_kib", read_kb(rollup, "Pss:")},
+              {"anon_kib", read_kb(rollup, "Anonymous:")}};
 }
 
 std::string show_memory(const json& m) {

@@ -2,8 +2,6 @@
 
 #include <signal.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -141,15 +139,8 @@ Result<std::shared_ptr<const Check>> create_hook_check(const CheckSection& s,
   auto path = parse_absolute_path(exec->text);
   if (!path) return Error{fmt::format("{}: exec: {}", exec->where(), path.error())};
   std::vector<std::string> argv = {*path};
-  if (const ConfigValue* args = get("args")) {
-    const std::string& text = args->text;  // words split on white space
-    auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
-    for (auto it = text.begin(); it != text.end();) {
-      auto word = std::find_if_not(it, text.end(), space);
-      it = std::find_if(word, text.end(), space);
-      if (word != it) argv.emplace_back(word, it);
-    }
-  }
+  if (const ConfigValue* args = get("args"))
+    for (auto& word : parse_words(args->text)) argv.push_back(std::move(word));
   Protocol protocol = Protocol::Guardd;
   if (const ConfigValue* p = get("protocol")) {
     if (p->text == "nagios")

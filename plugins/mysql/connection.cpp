@@ -65,8 +65,7 @@ Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep,
   if (lib.real_connect(db, host, user.empty() ? nullptr : user.c_str(), nullptr, nullptr,
                        static_cast<unsigned int>(ep.port), socket, 0) == nullptr) {
     std::string where = ep.socket.empty() ? fmt::format("{}:{}", ep.host, ep.port) : ep.socket;
-    return Error{fmt::format("cannot connect to {}: {} (error {})", where, lib.error(db),
-                             lib.error_number(db))};
+    return Error{fmt::format("cannot connect to {}: {}", where, conn->last_error())};
   }
   return conn;
 }

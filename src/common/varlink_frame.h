@@ -25,6 +25,9 @@ class FrameReader {
   /// True when bytes of an unterminated message are buffered (a truncated message at EOF).
   bool has_partial() const { return start_ < buf_.size(); }
 
+  /// The largest message accepted, in bytes (without its NUL).
+  std::size_t max_message() const { return max_; }
+
  private:
   std::size_t max_;
   std::string buf_;

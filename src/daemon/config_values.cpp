@@ -25,11 +25,15 @@ Result<long long> parse_integer(std::string_view text, long long min, long long 
   return value;
 }
 
-std::vector<std::string> parse_list(std::string_view text) {
+namespace {
+
+// The non-empty runs of `text` between characters for which `separates` holds.
+template <typename Separates>
+std::vector<std::string> split_words(std::string_view text, Separates separates) {
   std::vector<std::string> out;
   std::string word;
   for (char c : text) {
-    if (c == ',' || std::isspace(static_cast<unsigned char>(c))) {
+    if (separates(static_cast<unsigned char>(c))) {
       if (!word.empty()) out.push_back(std::move(word));
       word.clear();
     } else {
@@ -38,6 +42,16 @@ std::vector<std::string> parse_list(std::string_view text) {
   }
   if (!word.empty()) out.push_back(std::move(word));
   return out;
+}
+
+}  // namespace
+
+std::vector<std::string> parse_list(std::string_view text) {
+  return split_words(text, [](unsigned char c) { return c == ',' || std::isspace(c); });
+}
+
+std::vector<std::string> parse_words(std::string_view text) {
+  return split_words(text, [](unsigned char c) { return std::isspace(c) != 0; });
 }
 
 Result<Micros> parse_duration_between(std::string_view text, Micros min, Micros max) {

@@ -19,6 +19,9 @@ Result<long long> parse_integer(std::string_view text, long long min, long long 
 /// Words separated by commas and/or white space.
 std::vector<std::string> parse_list(std::string_view text);
 
+/// Words separated by white space only (program arguments, where a comma is text).
+std::vector<std::string> parse_words(std::string_view text);
+
 /// A duration within [min, max].
 Result<Micros> parse_duration_between(std::string_view text, Micros min, Micros max);
 

@@ -68,7 +68,6 @@ std::string send_what_fits(int fd, std::string message) {
 struct Server::Connection {
   uint64_t id = 0;
   int fd = -1;
-  std::size_t max_message = 0;
   Caller caller;
   FrameReader reader;
   std::string out;
@@ -80,7 +79,7 @@ struct Server::Connection {
   bool peer_closed = false;  // EOF or hang-up seen
   bool close_when_flushed = false;
 
-  explicit Connection(std::size_t max) : max_message(max), reader(max) {}
+  explicit Connection(std::size_t max_message) : reader(max_message) {}
   bool has_output() const { return out_offset < out.size(); }
 };
 
@@ -289,9 +288,9 @@ void Server::dispatch(Connection& c, std::string message) {
   int reply_fd = -1;
   if (!c.has_output() && !call->oneway) reply_fd = fcntl(c.fd, F_DUPFD_CLOEXEC, 3);
   // Shared, so that the call is still here if no worker can take it.
-  auto calls = std::make_shared<WorkerCalls>(WorkerCalls{completions_, service_, c.id, c.caller,
-                                                         std::move(*call), reply_fd, c.max_message,
-                                                         !c.reader.has_partial()});
+  auto calls = std::make_shared<WorkerCalls>(
+      WorkerCalls{completions_, service_, c.id, c.caller, std::move(*call), reply_fd,
+                  c.reader.max_message(), !c.reader.has_partial()});
   c.busy = true;
   ++in_flight_;
   Status started = workers_.run([calls] { answer_calls(*calls); });
@@ -345,9 +344,12 @@ std::optional<VarlinkCall> Server::await_next_call(int fd, std::size_t max_messa
   if (n == 0) peer_closed = true;
   if (n <= 0) return std::nullopt;  // errors are the event loop's to notice
   input.assign(buf, static_cast<std::size_t>(n));
-  // One whole message: a single NUL, at the end.
-  if (input.find('\0') != input.size() - 1 || input.size() - 1 > max_message) return std::nullopt;
-  auto call = decode_call(std::string_view(input).substr(0, input.size() - 1));
+  // One whole message within the limit, and nothing after it.
+  FrameReader framing(max_message);
+  framing.feed(input);
+  auto message = framing.next();
+  if (!message || framing.has_partial()) return std::nullopt;
+  auto call = decode_call(*message);
   if (!call) return std::nullopt;
   input.clear();
   return std::move(*call);

@@ -26,19 +26,6 @@ namespace {
   return ::testing::AssertionSuccess();
 }
 
-std::set<int64_t> decision_ids(const std::string& path) {
-  std::set<int64_t> ids;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT id FROM decisions", -1, &st, nullptr) == SQLITE_OK)
-      while (sqlite3_step(st) == SQLITE_ROW) ids.insert(sqlite3_column_int64(st, 0));
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return ids;
-}
-
 TEST(Retention, DecisionsPastRetentionArePrunedAtStart) {
   Guardd g("retention = forever\n");
   ASSERT_TRUE(g.start()) << g.log();

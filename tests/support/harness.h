@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,9 @@ class TempDir {
 void write_file(const std::string& path, const std::string& text);
 /// Reads a whole file ("" when missing).
 std::string read_file(const std::string& path);
+
+/// The ids of the decisions in the audit database at `path` (none when it cannot be read).
+std::set<int64_t> decision_ids(const std::string& path);
 
 /// The outcome of running a program to completion.
 struct ProcessResult {
