@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "common/device_path.h"
 #include "ctl/client.h"
 #include "ctl/output.h"
 #include "ctl/when.h"
@@ -103,17 +104,44 @@ int check_command(const Invocation& inv) {
 }
 
 int run_command(const Invocation& inv) {
+  // With --target, guardd decides the node the target resolves to now, and COMMAND gets
+  // that node wherever it names the target (an argument equal to it, or ending in
+  // "=TARGET" as dd's of= does): a symlink flipped after the decision changes nothing.
+  Invocation asked = inv;
+  std::optional<ResolvedDevice> device;
+  if (inv.target) {
+    auto resolved = resolve_device(*inv.target);
+    if (!resolved) {
+      fmt::print(stderr, "guardctl: refused: {}; COMMAND not run\n", resolved.error());
+      return kRunUsage;
+    }
+    device = std::move(*resolved);
+    asked.target = device->path;
+    for (auto& a : asked.exec_argv) {
+      if (a == device->named)
+        a = device->path;
+      else if (a.size() > device->named.size() && a.ends_with("=" + device->named))
+        a = a.substr(0, a.size() - device->named.size()) + device->path;
+    }
+  }
   // The verdict goes to stderr so COMMAND's stdout stays its own.
-  int code = ask(inv, stderr);
+  int code = ask(asked, stderr);
   if (code == kExitRefused) return kRunRefused;
   if (code == kExitUsage) return kRunUsage;
   if (code != kExitAllowed) return kRunUnavailable;
+  if (device) {
+    Status same = verify_unchanged(*device);
+    if (!same) {
+      fmt::print(stderr, "guardctl: refused: {}; COMMAND not run\n", same.error());
+      return kRunRefused;
+    }
+  }
   std::vector<char*> argv;
-  for (const auto& a : inv.exec_argv) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : asked.exec_argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   execvp(argv[0], argv.data());
   int e = errno;
-  fmt::print(stderr, "guardctl: cannot execute {}: {}\n", inv.exec_argv[0], std::strerror(e));
+  fmt::print(stderr, "guardctl: cannot execute {}: {}\n", asked.exec_argv[0], std::strerror(e));
   return e == ENOENT ? kRunNotFound : kRunCannotExec;
 }
 

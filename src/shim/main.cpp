@@ -1,7 +1,8 @@
 // guardd-shim: stands in for reboot, poweroff, halt, shutdown, wipefs, blkdiscard and
 // sgdisk (installed under their names, the real tools diverted to NAME.guardd-real), asks
 // guardd, and runs the real tool only when allowed. It fails closed: no daemon, a timeout
-// or an error refuses; -f/--force flags and environment variables change nothing.
+// or an error refuses; -f/--force flags and environment variables change nothing; a form
+// of the tool's options it cannot read is refused, not passed on (shim/shim_args.h).
 #include <unistd.h>
 
 #include <chrono>
@@ -15,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "common/device_path.h"
 #include "ctl/client.h"
 #include "guardd/protocol.h"
 #include "shim/shim_args.h"
@@ -119,22 +121,47 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   auto plan = guardd::shim::plan_for(tool, args);
   if (!plan) {
-    fmt::print(stderr, "{}: {}\n", tool, plan.error());
+    fmt::print(stderr, "{}: {}; not running {}\n", tool, plan.error(), tool);
     return kUsage;
   }
+  // getopt and popt stop at the first operand when these are set; the shim read the
+  // arguments with permutation, so the real tool must too.
+  unsetenv("POSIXLY_CORRECT");
+  unsetenv("POSIX_ME_HARDER");
   const std::string real = invoked_dir(argv0) + "/" + tool + ".guardd-real";
   if (plan->pass_through) exec_real(real, argv0, plan->real_argv);
   if (plan->force && geteuid() != 0) {
     fmt::print(stderr, "{}: --guardd-force is for root only\n", tool);
     return kRefused;
   }
-  if (plan->targets.empty()) {
+  // Decide the nodes the tool will open, resolved once, and hand the tool those nodes:
+  // a symlink flipped after the decision then changes nothing.
+  std::vector<guardd::ResolvedDevice> devices;
+  for (const auto& t : plan->targets) {
+    auto device = guardd::resolve_device(t.path);
+    if (!device) {
+      fmt::print(stderr, "{}: refused: {}; not running {}\n", tool, device.error(), tool);
+      return kUsage;
+    }
+    devices.push_back(std::move(*device));
+  }
+  if (devices.empty()) {
     int rc = ask(tool, *plan, nullptr);
     if (rc != 0) return rc;
   }
-  for (const auto& t : plan->targets) {
-    int rc = ask(tool, *plan, &t);
+  std::vector<std::string> resolved;
+  for (const auto& d : devices) {
+    int rc = ask(tool, *plan, &d.path);
     if (rc != 0) return rc;
+    resolved.push_back(d.path);
   }
-  exec_real(real, argv0, plan->real_argv);
+  for (const auto& d : devices) {
+    auto same = guardd::verify_unchanged(d);
+    if (!same) {
+      fmt::print(stderr, "{}: refused: {}; not running {}\n", tool, same.error(), tool);
+      return kRefused;
+    }
+  }
+  exec_real(real, argv0,
+            guardd::shim::with_resolved_targets(plan->real_argv, plan->targets, resolved));
 }
