@@ -18,23 +18,19 @@ class RootShim : public ::testing::Test {
     if (!is_root()) GTEST_SKIP() << "needs root for a private mount namespace";
     g_ = std::make_unique<Guardd>();
     ASSERT_TRUE(g_->start()) << g_->log();
-    for (const char* tool : {"reboot", "shutdown", "wipefs"}) {
+    for (const char* tool : {"reboot", "poweroff", "halt", "shutdown", "wipefs"}) {
       std::filesystem::create_symlink(GUARDD_SHIM_BINARY, tools_ / tool);
-      write_file(tools_ / (std::string(tool) + ".guardd-real"),
-                 "#!/bin/sh\necho \"$(basename \"$0\") $*\" >> " + marker() + "\n");
+      write_file(
+          tools_ / (std::string(tool) + ".guardd-real"),
+          "#!/bin/sh\necho \"$(basename \"$0\") $* ${POSIXLY_CORRECT:+POSIXLY_CORRECT}\" >> " +
+              marker() + "\n");
       chmod((tools_ / (std::string(tool) + ".guardd-real")).c_str(), 0755);
     }
   }
   std::string marker() { return tools_ / "ran"; }
   // Runs a shimmed tool with guardd's socket (or none) at /run/guardd/guardd.sock.
   ProcessResult run(const std::vector<std::string>& cmd, bool daemon_reachable = true) {
-    std::string socket_dir = std::filesystem::path(g_->socket()).parent_path();
-    std::string script = "mount -t tmpfs none /run && mkdir /run/guardd && ";
-    if (daemon_reachable) script += "mount --bind '" + socket_dir + "' /run/guardd && ";
-    script += "exec";
-    for (const auto& c : cmd) script += " '" + c + "'";
-    return run_process(
-        {"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script});
+    return run_with_default_socket(daemon_reachable ? g_.get() : nullptr, cmd);
   }
   std::unique_ptr<Guardd> g_;
   TempDir tools_;
@@ -62,6 +58,66 @@ TEST_F(RootShim, RefusedPrintsVetoesAndDoesNotRun) {
   // Cancelling a shutdown passes straight through.
   EXPECT_EQ(run({tools_ / "shutdown", "-c"}).exit_code, 0);
   EXPECT_NE(read_file(marker()).find("shutdown.guardd-real -c"), std::string::npos);
+}
+
+// The forms that rebooted unasked under a hold before the shim read options as systemd
+// does; each must now be asked about (and refused by the hold) or be refused as unreadable.
+TEST_F(RootShim, UnderAHoldNoRebootFormRunsUnasked) {
+  ASSERT_EQ(g_->ctl({"hold", "--reason", "db migration"}).exit_code, 0);
+  const std::vector<std::vector<std::string>> forms = {
+      {"reboot", "--", "--help"},
+      {"reboot", "--help", "-f"},
+      {"reboot", "--fo"},
+      {"reboot", "-p"},
+      {"shutdown", "-c", "-r", "now"},
+      {"shutdown", "-r", "now", "--", "-c"},
+      {"shutdown", "-r", "-tk", "now"},
+      {"shutdown", "-r", "+10"},
+      {"shutdown", "--reb", "now"},
+      {"shutdown", "-K", "now"},
+      {"poweroff", "--reboot"},
+      {"halt", "--reboot"},
+      {"reboot", "--halt"},
+      {"shutdown", "--cancel"},
+      {"reboot", "--no-w"},
+      {"reboot", "--bogus"},
+  };
+  for (const auto& form : forms) {
+    std::vector<std::string> cmd = form;
+    cmd[0] = tools_ / form[0];
+    auto r = run_with_default_socket(g_.get(), cmd, {{"POSIXLY_CORRECT", "1"}});
+    EXPECT_TRUE(r.exit_code == 1 || r.exit_code == 2) << form[0] << " " << r.exit_code << r.err;
+    EXPECT_FALSE(std::filesystem::exists(marker())) << form[0] << ": " << read_file(marker());
+  }
+  // Asked as what they do: the last action wins, whatever the tool's name.
+  auto log = nlohmann::json::parse(g_->ctl({"log", "--json", "--limit", "100"}).out);
+  std::map<std::string, std::string> asked;  // caller's command line -> operation
+  for (const auto& d : log["decisions"]) {
+    std::string cmdline = d["caller"]["cmdline"];
+    asked[cmdline.substr(cmdline.rfind('/') + 1)] = d["operation"];
+  }
+  EXPECT_EQ(asked["poweroff --reboot"], "reboot");
+  EXPECT_EQ(asked["halt --reboot"], "reboot");
+  EXPECT_EQ(asked["reboot --halt"], "poweroff");
+  EXPECT_EQ(asked["shutdown -K now"], "reboot");
+  EXPECT_EQ(asked.count("shutdown --cancel"), 0u) << "refused by the shim, not asked";
+
+  // Forms proven harmless run without asking, with POSIXLY_CORRECT removed so the tool
+  // permutes its arguments as the shim read them.
+  for (const auto& form : std::vector<std::vector<std::string>>{{"reboot", "--help"},
+                                                                {"shutdown", "-c"},
+                                                                {"shutdown", "-k", "now"},
+                                                                {"shutdown", "--show"},
+                                                                {"reboot", "-w"}}) {
+    std::vector<std::string> cmd = form;
+    cmd[0] = tools_ / form[0];
+    auto r = run_with_default_socket(g_.get(), cmd, {{"POSIXLY_CORRECT", "1"}});
+    EXPECT_EQ(r.exit_code, 0) << form[0] << r.err;
+  }
+  std::string ran = read_file(marker());
+  EXPECT_NE(ran.find("reboot.guardd-real --help"), std::string::npos) << ran;
+  EXPECT_NE(ran.find("shutdown.guardd-real -k now"), std::string::npos) << ran;
+  EXPECT_EQ(ran.find("POSIXLY_CORRECT"), std::string::npos) << ran;
 }
 
 TEST_F(RootShim, OnlyBypassIsARecordedForceByRoot) {

@@ -118,6 +118,18 @@ std::set<int64_t> decision_ids(const std::string& path) {
   return ids;
 }
 
+ProcessResult run_with_default_socket(const Guardd* g, const std::vector<std::string>& cmd,
+                                      const std::map<std::string, std::string>& env) {
+  std::string script = "mount -t tmpfs none /run && mkdir /run/guardd && ";
+  if (g)
+    script += "mount --bind '" + std::filesystem::path(g->socket()).parent_path().string() +
+              "' /run/guardd && ";
+  script += "exec";
+  for (const auto& c : cmd) script += " '" + c + "'";
+  return run_process(
+      {"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script}, env);
+}
+
 ProcessResult run_process(const std::vector<std::string>& argv,
                           const std::map<std::string, std::string>& env, RunAs as,
                           std::chrono::milliseconds timeout) {

@@ -108,6 +108,11 @@ class Guardd {
   std::optional<int> status_;
 };
 
+/// Runs `cmd` in a private mount namespace where `g`'s socket (or, without `g`, nothing)
+/// is at /run/guardd/guardd.sock, the only socket the shims talk to. Needs root.
+ProcessResult run_with_default_socket(const Guardd* g, const std::vector<std::string>& cmd,
+                                      const std::map<std::string, std::string>& env = {});
+
 /// A raw connection to a Varlink socket.
 class RawClient {
  public:
