@@ -106,8 +106,8 @@ if in_root /sbin/reboot >"$work/shim.log" 2>&1; then fail "reboot was allowed un
 grep -q "install test" "$work/shim.log" || { cat "$work/shim.log"; fail "the refusal does not name the hold"; }
 [[ ! -e $root/tmp/reboot-ran ]] || fail "the real reboot ran under a hold"
 in_root guardctl release 1 >/dev/null || fail "guardctl release"
-in_root /sbin/reboot --now >"$work/shim.log" 2>&1 || { cat "$work/shim.log"; fail "reboot refused without a hold"; }
-grep -q "real reboot ran: --now" "$root/tmp/reboot-ran" || fail "the real reboot did not get its arguments"
+in_root /sbin/reboot --force >"$work/shim.log" 2>&1 || { cat "$work/shim.log"; fail "reboot refused without a hold"; }
+grep -q "real reboot ran: --force" "$root/tmp/reboot-ran" || fail "the real reboot did not get its arguments"
 rm -f "$root/sbin/reboot.guardd-real"
 
 kill "$guardd_pid"
