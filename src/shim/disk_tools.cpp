@@ -11,13 +11,6 @@
 namespace guardd::shim {
 namespace {
 
-ToolPlan pass(std::string why) {
-  ToolPlan plan;
-  plan.pass_through = true;
-  plan.why = std::move(why);
-  return plan;
-}
-
 ToolPlan wipe(std::vector<TargetArg> targets) {
   ToolPlan plan;
   plan.operation = "wipe";
@@ -77,8 +70,8 @@ Result<ToolPlan> plan_wipefs_reading(std::span<const OptionSpec> table,
     no_act = no_act || o.id == kWNoAct;
   }
   // Without --all or --offset wipefs only lists signatures; --no-act writes nothing.
-  if (!erases) return pass("read-only");
-  if (no_act) return pass("no-act");
+  if (!erases) return harmless("read-only");
+  if (no_act) return harmless("no-act");
   if (parsed->operands.empty()) return Error{"no device specified"};
   return wipe(all_operands(*parsed));
 }
@@ -174,18 +167,18 @@ Result<ToolPlan> plan_wipefs(const std::vector<std::string>& args) {
   std::array<Result<ToolPlan>, 2> readings{plan_wipefs_reading(kWipefs238, args),
                                            plan_wipefs_reading(kWipefs241, args)};
   // The most destructive reading: a wipe in either asks about every device either names.
-  ToolPlan merged;
+  std::vector<TargetArg> targets;
   bool any_wipe = false;
   for (auto& r : readings) {
     if (!r || r->pass_through) continue;
     any_wipe = true;
     for (auto& t : r->targets) {
       bool seen = false;
-      for (const auto& m : merged.targets) seen = seen || m.at.index == t.at.index;
-      if (!seen) merged.targets.push_back(t);
+      for (const auto& m : targets) seen = seen || m.at.index == t.at.index;
+      if (!seen) targets.push_back(t);
     }
   }
-  if (any_wipe) return wipe(std::move(merged.targets));
+  if (any_wipe) return wipe(std::move(targets));
   for (auto& r : readings)
     if (r) return std::move(*r);
   return Error{readings[0].error()};
@@ -194,7 +187,7 @@ Result<ToolPlan> plan_wipefs(const std::vector<std::string>& args) {
 Result<ToolPlan> plan_blkdiscard(const std::vector<std::string>& args) {
   auto parsed = parse_options(Grammar::GnuGetopt, kBlkdiscard, args);
   if (!parsed) return Error{parsed.error()};
-  if (only_option(*parsed, {kBHelp, kBVersion})) return pass("help");
+  if (only_option(*parsed, {kBHelp, kBVersion})) return harmless("help");
   if (parsed->operands.empty()) return Error{"no device specified"};
   if (parsed->operands.size() > 1)
     return Error{fmt::format("unexpected number of arguments ('{}')", parsed->operands[1])};
@@ -215,7 +208,7 @@ Result<ToolPlan> plan_sgdisk(const std::vector<std::string>& args) {
     }
     if (o.id == kSReplicate) replicas.push_back({*o.value, o.value_at});
   }
-  if (!writes_device && replicas.empty()) return pass("read-only");
+  if (!writes_device && replicas.empty()) return harmless("read-only");
   // sgdisk acts on its first operand and silently ignores the rest.
   if (parsed->operands.empty()) return Error{"no device specified"};
   if (parsed->operands.size() > 1)

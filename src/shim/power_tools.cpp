@@ -68,13 +68,6 @@ ToolPlan ask(Id action, bool delayed) {
   return plan;
 }
 
-ToolPlan pass(std::string why) {
-  ToolPlan plan;
-  plan.pass_through = true;
-  plan.why = std::move(why);
-  return plan;
-}
-
 }  // namespace
 
 Result<ToolPlan> plan_power_tool(const std::string& tool, const std::vector<std::string>& args) {
@@ -85,7 +78,7 @@ Result<ToolPlan> plan_power_tool(const std::string& tool, const std::vector<std:
   if (!parsed) return Error{parsed.error()};
   // --help anywhere else is not trusted to stop the tool: the rest is judged as if it
   // were absent, which can only ask more.
-  if (help_alone(*parsed)) return pass("help");
+  if (help_alone(*parsed)) return harmless("help");
 
   Id action = tool == "reboot" ? kReboot : tool == "halt" ? kHalt : kPoweroff;
   bool dry_run = false;
@@ -117,12 +110,12 @@ Result<ToolPlan> plan_power_tool(const std::string& tool, const std::vector<std:
     // One operand is reboot's firmware parameter; anything else the tool rejects.
     if (operands.size() > (action == kReboot ? 1u : 0u))
       return Error{fmt::format("too many arguments ('{}')", operands.back())};
-    if (dry_run) return pass("wtmp record only");
+    if (dry_run) return harmless("wtmp record only");
     return ask(action, false);
   }
-  if (action == kCancel) return pass("cancel");
-  if (action == kShow) return pass("show");
-  if (dry_run) return pass("wall message only");
+  if (action == kCancel) return harmless("cancel");
+  if (action == kShow) return harmless("show");
+  if (dry_run) return harmless("wall message only");
   // shutdown [TIME] [WALL...]: without TIME the shutdown is a minute away (252) or when
   // logind decides (257); only "now" is immediate.
   return ask(action, operands.empty() || operands[0] != "now");

@@ -8,6 +8,13 @@ bool is_shimmed_tool(const std::string& tool) {
   return false;
 }
 
+ToolPlan harmless(std::string why) {
+  ToolPlan plan;
+  plan.pass_through = true;
+  plan.why = std::move(why);
+  return plan;
+}
+
 Result<Plan> plan_for(const std::string& tool, const std::vector<std::string>& all_args) {
   Plan plan;
   std::vector<std::string> args;

@@ -28,6 +28,9 @@ struct ToolPlan {
   bool delayed = false;            // shutdown TIME other than "now"
 };
 
+/// A plan to run the real tool without asking, because the form is harmless (`why`).
+ToolPlan harmless(std::string why);
+
 /// What one invocation needs from guardd, with guardd's own options taken out.
 struct Plan : ToolPlan {
   std::vector<std::string> real_argv;  // the tool's own arguments

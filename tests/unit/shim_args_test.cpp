@@ -188,6 +188,18 @@ TEST(ShimArgs, SgdiskReadsLikePopt) {
   });
 }
 
+TEST(ShimArgs, HarmlessFormsSayWhy) {
+  auto why = [](const std::string& tool, const std::vector<std::string>& args) {
+    auto p = plan_for(tool, args);
+    return p && p->pass_through ? p->why : "not harmless";
+  };
+  EXPECT_EQ(why("shutdown", {"-r", "-c"}), "cancel");
+  EXPECT_EQ(why("shutdown", {"-k", "now"}), "wall message only");
+  EXPECT_EQ(why("wipefs", {"-a", "-n", "/dev/sdb"}), "no-act");
+  EXPECT_EQ(why("sgdisk", {"-p", "/dev/sdb"}), "read-only");
+  EXPECT_EQ(why("reboot", {"-f"}), "not harmless");
+}
+
 TEST(ShimArgs, TargetsAreReplacedWhereTheyWereWritten) {
   auto p = plan_for("sgdisk", {"-R=/dev/disk/by-id/x", "-G", "/dev/disk/by-id/y"});
   ASSERT_TRUE(p.ok()) << p.error();
