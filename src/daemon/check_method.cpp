@@ -88,4 +88,32 @@ Reply Service::check(const nlohmann::json& p, const Caller& caller, const Policy
   return Reply{"", {{"decision", decision_to_json(d)}, {"allowed", grants(d.verdict)}}};
 }
 
+bool Service::would_refuse(const CheckRequest& request, const Caller& caller) {
+  auto policy = policy_.get();  // keep it alive: a reload may swap it meanwhile
+  auto deadline = std::chrono::steady_clock::now() + policy->config.daemon.decision_timeout;
+  return decide(run_checks(policy->checks, request, caller, deadline, workers_), ForceMode::No) ==
+         Verdict::Refused;
+}
+
+Result<Decision> Service::decide_unasked(const CheckRequest& request, const Caller& caller) {
+  auto policy = policy_.get();  // keep it alive: a reload may swap it meanwhile
+  const auto started = std::chrono::steady_clock::now();
+  Decision d;
+  d.time_us = now_us();
+  d.caller = caller;
+  d.operation = request.operation;
+  d.target = request.target;
+  d.reason = request.reason;
+  d.dry_run = request.dry_run;
+  d.checks = run_checks(policy->checks, request, caller,
+                        started + policy->config.daemon.decision_timeout, workers_);
+  d.verdict = decide(d.checks, ForceMode::No);
+  d.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+  auto id = commit(d);
+  if (!id) return Error{fmt::format("decision not recorded, so refused: {}", id.error())};
+  return d;
+}
+
 }  // namespace guardd

@@ -145,7 +145,9 @@ constexpr DaemonKey kDaemonKeys[] = {
      set_extra_operations},
     {"log_level", "info", "trace, debug, info, warning, error, critical or off.", set_log_level},
     {"inhibit", "yes",
-     "Hold a logind shutdown inhibitor while a reboot or power-off would be refused.", set_inhibit},
+     "Hold a logind shutdown inhibitor while a reboot or power-off would be refused, and "
+     "decide shutdowns scheduled through logind again, cancelling those that would be refused.",
+     set_inhibit},
     {"inhibit_interval", "30s",
      "How often that is re-evaluated (also at once after a hold change, a reload, or a "
      "reboot or power-off decision that contradicts the lock held).",

@@ -11,8 +11,12 @@
 namespace guardd {
 
 Inhibitor::Inhibitor(std::function<InhibitNeed()> evaluate,
-                     std::function<std::pair<bool, Micros>()> settings)
-    : evaluate_(std::move(evaluate)), settings_(std::move(settings)), thread_([this] { run(); }) {}
+                     std::function<std::pair<bool, Micros>()> settings,
+                     std::function<Micros(sd_bus*)> after_round)
+    : evaluate_(std::move(evaluate)),
+      settings_(std::move(settings)),
+      after_round_(std::move(after_round)),
+      thread_([this] { run(); }) {}
 
 Inhibitor::~Inhibitor() {
   {
@@ -46,9 +50,17 @@ void Inhibitor::run() {
     lock.unlock();
     InhibitNeed need = evaluate_();
     apply(need);
+    Micros next = interval;
+    if (after_round_) {
+      if (sd_bus* b = bus()) next = std::min(next, after_round_(b));
+      if (bus_ != nullptr && sd_bus_is_open(bus_) <= 0) {  // reopened next round
+        sd_bus_flush_close_unref(bus_);
+        bus_ = nullptr;
+      }
+    }
     lock.lock();
     // The interval re-checks state that changes without a decision (a replica connects).
-    wake_.wait_for(lock, interval, [&] { return stop_ || poked_; });
+    wake_.wait_for(lock, next, [&] { return stop_ || poked_; });
   }
   release();
   sd_bus_flush_close_unref(bus_);
@@ -64,22 +76,25 @@ void Inhibitor::release() {
   spdlog::info("Released the logind shutdown inhibitor: nothing vetoes a reboot now");
 }
 
+sd_bus* Inhibitor::bus() {
+  if (bus_ != nullptr) return bus_;
+  int r = sd_bus_open_system(&bus_);
+  if (r < 0) {
+    if (!warned_)
+      spdlog::warn("Cannot reach the system bus for a logind inhibitor: {}", std::strerror(-r));
+    warned_ = true;
+    bus_ = nullptr;
+  }
+  return bus_;
+}
+
 void Inhibitor::apply(const InhibitNeed& need) {
   if (!need.block) {
     release();
     return;
   }
   if (lock_fd_ >= 0 && need.why == why_) return;
-  if (bus_ == nullptr) {
-    int r = sd_bus_open_system(&bus_);
-    if (r < 0) {
-      if (!warned_)
-        spdlog::warn("Cannot reach the system bus for a logind inhibitor: {}", std::strerror(-r));
-      warned_ = true;
-      bus_ = nullptr;
-      return;
-    }
-  }
+  if (bus() == nullptr) return;
   sd_bus_error error = SD_BUS_ERROR_NULL;
   sd_bus_message* reply = nullptr;
   int r = sd_bus_call_method(bus_, "org.freedesktop.login1", "/org/freedesktop/login1",

@@ -27,9 +27,12 @@ struct InhibitNeed {
 class Inhibitor {
  public:
   /// `evaluate` answers whether a reboot or power-off would be refused now; `settings`
-  /// gives the current `inhibit` switch and interval (read again at every round).
+  /// gives the current `inhibit` switch and interval (read again at every round);
+  /// `after_round`, if set, runs after each round with the bus and returns how soon it
+  /// needs the next one (the scheduled-shutdown guard).
   Inhibitor(std::function<InhibitNeed()> evaluate,
-            std::function<std::pair<bool, Micros>()> settings);
+            std::function<std::pair<bool, Micros>()> settings,
+            std::function<Micros(sd_bus*)> after_round = {});
   ~Inhibitor();
   Inhibitor(const Inhibitor&) = delete;
   Inhibitor& operator=(const Inhibitor&) = delete;
@@ -46,9 +49,12 @@ class Inhibitor {
   void run();
   void apply(const InhibitNeed& need);
   void release();
+  /// The system-bus connection, opened if needed; nullptr (logged once) when it cannot be.
+  sd_bus* bus();
 
   std::function<InhibitNeed()> evaluate_;
   std::function<std::pair<bool, Micros>()> settings_;
+  std::function<Micros(sd_bus*)> after_round_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;

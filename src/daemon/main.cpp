@@ -21,6 +21,7 @@
 #include "daemon/listen_socket.h"
 #include "daemon/logging.h"
 #include "daemon/policy.h"
+#include "daemon/scheduled_shutdown.h"
 #include "daemon/server.h"
 #include "daemon/service.h"
 #include "daemon/shutdown_block.h"
@@ -129,7 +130,9 @@ struct Daemon {
   std::unique_ptr<PolicyHolder> policy;
   std::unique_ptr<Service> service;
   std::unique_ptr<Server> server;
+  std::unique_ptr<ScheduledShutdownGuard> schedule_guard;  // runs on the inhibitor's thread
   std::unique_ptr<Inhibitor> inhibitor;
+  std::unique_ptr<ScheduleFileWatch> schedule_watch;  // pokes the inhibitor
   sd_event* event = nullptr;
   sd_event_source* stop_timer = nullptr;
 };
@@ -249,6 +252,7 @@ int run(const Options& opts) {
     spdlog::critical("{}", started.error());
     return kExitFailure;
   }
+  d.schedule_guard = std::make_unique<ScheduledShutdownGuard>(*d.service);
   try {
     d.inhibitor = std::make_unique<Inhibitor>(
         [holder, workers = d.workers.get()] {
@@ -258,11 +262,19 @@ int run(const Options& opts) {
           auto policy = holder->get();  // keep it alive: a reload may swap it meanwhile
           const auto& s = policy->config.daemon;
           return std::make_pair(s.inhibit, s.inhibit_interval);
+        },
+        [holder, guard = d.schedule_guard.get()](sd_bus* bus) {
+          // The last decision is made this long before logind fires: a whole decision
+          // and the cancellation fit in it.
+          Micros margin = holder->get()->config.daemon.decision_timeout + std::chrono::seconds(2);
+          return guard->round(bus, margin);
         });
   } catch (const std::system_error& e) {
     spdlog::critical("Failed to start the shutdown inhibitor's thread: {}", e.what());
     return kExitFailure;
   }
+  d.schedule_watch = std::make_unique<ScheduleFileWatch>(
+      d.event, [inhibit = d.inhibitor.get()] { inhibit->poke(); });
   d.service->prune_if_due();
   d.service->on_change([inhibit = d.inhibitor.get()](const Decision* decision) {
     // A hold changes what a reboot would meet; a decision only matters when it shows the
@@ -281,6 +293,7 @@ int run(const Options& opts) {
   std::size_t abandoned = d.server->in_flight();
   d.server.reset();
   d.service->on_change(nullptr);
+  d.schedule_watch.reset();
   if (abandoned == 0) d.inhibitor.reset();  // releases the lock before the store closes
   d.store->close();
   if (!listener->activated && !listener->path.empty()) unlink(listener->path.c_str());

@@ -59,6 +59,12 @@ class Service {
   /// answer has its record.
   Reply refuse_unrun(const VarlinkCall& call, const Caller& caller, const std::string& why);
 
+  /// Decides `request` for a caller that did not ask over the socket (logind firing a
+  /// scheduled shutdown) and records it; the error says why it could not be recorded, in
+  /// which case it counts as refused.
+  Result<Decision> decide_unasked(const CheckRequest& request, const Caller& caller);
+  /// Whether `request` would be refused now; evaluates without recording anything.
+  bool would_refuse(const CheckRequest& request, const Caller& caller);
   /// Starts deleting decisions past the retention period, on a worker, if an hour has
   /// passed since the last run.
   void prune_if_due();

@@ -3,6 +3,7 @@
 // guardd, and runs the real tool only when allowed. It fails closed: no daemon, a timeout
 // or an error refuses; -f/--force flags and environment variables change nothing; a form
 // of the tool's options it cannot read is refused, not passed on (shim/shim_args.h).
+#include <systemd/sd-bus.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -62,6 +63,23 @@ std::string invoked_dir(const std::string& argv0) {
   execv(real.c_str(), argv.data());
   fmt::print(stderr, "{}: cannot run the real tool {}: {}\n", argv0, real, std::strerror(errno));
   std::exit(kCannotExec);
+}
+
+// A shutdown for later is decided again by guardd while logind holds it; without logind
+// systemd would not wait either, but shut down at once.
+guardd::Status logind_reachable() {
+  sd_bus* bus = nullptr;
+  int r = sd_bus_open_system(&bus);
+  if (r >= 0) r = sd_bus_set_method_call_timeout(bus, 2'000'000);
+  sd_bus_error error = SD_BUS_ERROR_NULL;
+  if (r >= 0)
+    r = sd_bus_call_method(bus, "org.freedesktop.login1", "/org/freedesktop/login1",
+                           "org.freedesktop.DBus.Peer", "Ping", &error, nullptr, "");
+  std::string why = r < 0 ? (error.message ? error.message : std::strerror(-r)) : "";
+  sd_bus_error_free(&error);
+  sd_bus_flush_close_unref(bus);
+  if (r < 0) return guardd::Error{fmt::format("logind is not reachable ({})", why)};
+  return guardd::ok_status();
 }
 
 // Asks guardd about one operation/target; prints why when not allowed.
@@ -133,6 +151,16 @@ int main(int argc, char** argv) {
   if (plan->force && geteuid() != 0) {
     fmt::print(stderr, "{}: --guardd-force is for root only\n", tool);
     return kRefused;
+  }
+  if (plan->delayed) {
+    auto logind = logind_reachable();
+    if (!logind) {
+      fmt::print(stderr,
+                 "{}: refused: a shutdown for later needs logind, which guardd watches to decide "
+                 "it again when it is due, and {}; not running {} (use 'now')\n",
+                 tool, logind.error(), tool);
+      return kRefused;
+    }
   }
   // Decide the nodes the tool will open, resolved once, and hand the tool those nodes:
   // a symlink flipped after the decision then changes nothing.
