@@ -85,6 +85,19 @@ class RootShimForms : public ::testing::Test {
       if (d["operation"] == "wipe") ++out[d["target"].get<std::string>()];
     return out;
   }
+  // Two whole disks with ext4 on them: `busy` mounted, `spare` not.
+  struct Disks {
+    LoopDevice busy{16}, spare{16};
+  };
+  static ::testing::AssertionResult prepare(Disks& d) {
+    if (!d.busy.error().empty() || !d.spare.error().empty())
+      return ::testing::AssertionFailure() << d.busy.error() << d.spare.error();
+    if (d.busy.format_and_mount(d.busy.path()).empty())
+      return ::testing::AssertionFailure() << "cannot mount " << d.busy.path();
+    if (run_process({"/usr/sbin/mkfs.ext4", "-q", "-F", d.spare.path()}).exit_code != 0)
+      return ::testing::AssertionFailure() << "mkfs.ext4 failed on " << d.spare.path();
+    return ::testing::AssertionSuccess();
+  }
   static std::string line(const std::string& tool, const std::vector<std::string>& args) {
     std::string s = tool;
     for (const auto& a : args) s += " " + a;
@@ -95,10 +108,9 @@ class RootShimForms : public ::testing::Test {
 };
 
 TEST_F(RootShimForms, WipefsNeverErasesAMountedFilesystem) {
-  LoopDevice busy(16), spare(16);
-  ASSERT_TRUE(busy.error().empty() && spare.error().empty()) << busy.error() << spare.error();
-  ASSERT_FALSE(busy.format_and_mount(busy.path()).empty());
-  ASSERT_EQ(run_process({"/usr/sbin/mkfs.ext4", "-q", "-F", spare.path()}).exit_code, 0);
+  Disks disks;
+  ASSERT_TRUE(prepare(disks));
+  const LoopDevice &busy = disks.busy, &spare = disks.spare;
   const std::string magic = read_bytes(busy.path(), kExt4Magic, 2);
   ASSERT_EQ(magic, "\x53\xEF");
   const std::string b = busy.path(), s = spare.path();
@@ -174,9 +186,9 @@ TEST_F(RootShimForms, SgdiskNeverRewritesADiskInUse) {
 }
 
 TEST_F(RootShimForms, BlkdiscardOnlyDiscardsWhatWasDecided) {
-  LoopDevice busy(16), spare(16);
-  ASSERT_TRUE(busy.error().empty() && spare.error().empty()) << busy.error() << spare.error();
-  ASSERT_FALSE(busy.format_and_mount(busy.path()).empty());
+  Disks disks;
+  ASSERT_TRUE(prepare(disks));
+  const LoopDevice &busy = disks.busy, &spare = disks.spare;
   const std::string magic = read_bytes(busy.path(), kExt4Magic, 2);
   for (const auto& f : std::vector<std::vector<std::string>>{{"-f", busy.path()},
                                                              {"-zf", spare.path(), busy.path()},
@@ -286,10 +298,9 @@ TEST_F(RootShimForms, RandomFormsNeverActWithoutADecision) {
 }
 
 TEST_F(RootShimForms, TheToolGetsTheNodeThatWasDecided) {
-  LoopDevice busy(16), spare(16);
-  ASSERT_TRUE(busy.error().empty() && spare.error().empty()) << busy.error() << spare.error();
-  ASSERT_FALSE(busy.format_and_mount(busy.path()).empty());
-  ASSERT_EQ(run_process({"/usr/sbin/mkfs.ext4", "-q", "-F", spare.path()}).exit_code, 0);
+  Disks disks;
+  ASSERT_TRUE(prepare(disks));
+  const LoopDevice &busy = disks.busy, &spare = disks.spare;
   const std::string magic = read_bytes(busy.path(), kExt4Magic, 2);
   // The "real" wipefs flips the link to the disk in use before it runs, as a user racing
   // the decision would: only the node guardd decided may be erased.
