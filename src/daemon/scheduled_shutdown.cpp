@@ -5,8 +5,9 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -28,13 +29,17 @@ std::string bus_error(const sd_bus_error& error, int r) {
 }
 
 // Who scheduled it, from logind's state file (its D-Bus API does not say); 0 when unknown.
+// stdio, not iostreams, as elsewhere in guardd (see config.cpp).
 uid_t scheduler_uid() {
-  std::ifstream in("/run/systemd/shutdown/scheduled");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("UID=", 0) == 0)
-      return static_cast<uid_t>(std::strtoul(line.c_str() + 4, nullptr, 10));
-  return 0;
+  FILE* in = std::fopen("/run/systemd/shutdown/scheduled", "re");
+  if (in == nullptr) return 0;
+  uid_t uid = 0;
+  char line[256];
+  while (std::fgets(line, sizeof line, in) != nullptr)
+    if (std::strncmp(line, "UID=", 4) == 0)
+      uid = static_cast<uid_t>(std::strtoul(line + 4, nullptr, 10));
+  std::fclose(in);
+  return uid;
 }
 
 Status cancel(sd_bus* bus) {
