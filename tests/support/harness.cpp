@@ -212,6 +212,10 @@ Guardd::~Guardd() {
 }
 
 bool Guardd::start(const std::map<std::string, std::string>& env, RunAs as) {
+  // A previous guardd (one a test killed) must be gone first, as systemd waits for it:
+  // until it has exited its socket still accepts connections, which would be taken for
+  // the new one's.
+  if (pid_ > 0 && !wait_until([&] { return !running(); })) return false;
   status_.reset();
   pid_ = fork();
   if (pid_ < 0) return false;
