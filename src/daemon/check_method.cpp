@@ -18,7 +18,6 @@ constexpr size_t kMaxTarget = 4096;
 
 Reply Service::check(const nlohmann::json& p, const Caller& caller, const Policy& policy) {
   const auto started = std::chrono::steady_clock::now();
-  const auto deadline = started + policy.config.daemon.decision_timeout;
   Decision d;
   d.time_us = now_us();
   d.caller = caller;
@@ -74,18 +73,24 @@ Reply Service::check(const nlohmann::json& p, const Caller& caller, const Policy
   }
 
   CheckRequest request{d.operation, d.target, d.reason, forcing, d.dry_run};
-  d.checks = run_checks(policy.checks, request, caller, deadline, workers_);
-  d.verdict = decide(d.checks, forcing ? ForceMode::Yes : ForceMode::No);
-  d.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now() - started)
-                      .count();
-
   // No decision without a record: the answer is only given once the row is committed.
-  auto id = commit(d);
+  auto id = decide_and_commit(d, request, policy, started);
   if (!id)
     return Reply{std::string(protocol::kErrAuditUnavailable),
                  {{"reason", fmt::format("decision not recorded, so refused: {}", id.error())}}};
   return Reply{"", {{"decision", decision_to_json(d)}, {"allowed", grants(d.verdict)}}};
+}
+
+Result<int64_t> Service::decide_and_commit(Decision& d, const CheckRequest& request,
+                                           const Policy& policy,
+                                           std::chrono::steady_clock::time_point started) {
+  d.checks = run_checks(policy.checks, request, d.caller,
+                        started + policy.config.daemon.decision_timeout, workers_);
+  d.verdict = decide(d.checks, request.force ? ForceMode::Yes : ForceMode::No);
+  d.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+  return commit(d);
 }
 
 bool Service::would_refuse(const CheckRequest& request, const Caller& caller) {
@@ -97,7 +102,6 @@ bool Service::would_refuse(const CheckRequest& request, const Caller& caller) {
 
 Result<Decision> Service::decide_unasked(const CheckRequest& request, const Caller& caller) {
   auto policy = policy_.get();  // keep it alive: a reload may swap it meanwhile
-  const auto started = std::chrono::steady_clock::now();
   Decision d;
   d.time_us = now_us();
   d.caller = caller;
@@ -105,13 +109,7 @@ Result<Decision> Service::decide_unasked(const CheckRequest& request, const Call
   d.target = request.target;
   d.reason = request.reason;
   d.dry_run = request.dry_run;
-  d.checks = run_checks(policy->checks, request, caller,
-                        started + policy->config.daemon.decision_timeout, workers_);
-  d.verdict = decide(d.checks, ForceMode::No);
-  d.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now() - started)
-                      .count();
-  auto id = commit(d);
+  auto id = decide_and_commit(d, request, *policy, std::chrono::steady_clock::now());
   if (!id) return Error{fmt::format("decision not recorded, so refused: {}", id.error())};
   return d;
 }

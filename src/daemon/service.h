@@ -119,6 +119,10 @@ class Service {
   /// name.
   static Decision rejected_call(const VarlinkCall& call, const std::string& member,
                                 const Caller& caller);
+  /// Runs `request`'s checks for `d` (its caller set), decides, and commits: the one
+  /// decision core of Check and decide_unasked; error when not recorded.
+  Result<int64_t> decide_and_commit(Decision& d, const CheckRequest& request, const Policy& policy,
+                                    std::chrono::steady_clock::time_point started);
   /// Stamps time, host and version, records, and announces (now, or after the reply);
   /// error when not recorded.
   Result<int64_t> commit(Decision& decision);
