@@ -26,8 +26,9 @@ std::span<const CheckType> check_types() {
        kProcessKeys,
        create_process_check},
       {"mysqld-running",
-       "Vetoes while a mysqld or mariadbd process runs (found in /proc).",
-       {"reinstall", "wipe", "decommission"},
+       "Vetoes while a mysqld or mariadbd process runs (found in /proc), or a datadir holds "
+       "data though no server runs on it (stopped, crashed, starting; its filesystem unmounted).",
+       {"reinstall", "decommission"},
        false,
        mysqld_running_keys(),
        create_mysqld_running_check},
@@ -47,7 +48,8 @@ std::span<const CheckType> check_types() {
        create_mysql_connections_check},
       {"block-device",
        "Vetoes a wipe of a device that is mounted, swap, held by LVM/MD/dm, opened "
-       "exclusively, carries / or /boot or a running database's datadir, or is protected.",
+       "exclusively, carries / or /boot or a database's datadir (mounted or not: known by its "
+       "filesystem's UUID), or is protected.",
        {"wipe"},
        false,
        block_device_keys(),

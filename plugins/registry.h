@@ -8,6 +8,7 @@
 
 #include "daemon/config.h"
 #include "guardd/check.h"
+#include "guardd/datadir_memory.h"
 #include "guardd/hold.h"
 #include "guardd/result.h"
 
@@ -15,7 +16,8 @@ namespace guardd {
 
 /// Daemon facilities a check may use.
 struct CheckServices {
-  std::shared_ptr<HoldSource> holds;  // null when only validating config
+  std::shared_ptr<HoldSource> holds;        // null when only validating config
+  std::shared_ptr<DatadirMemory> datadirs;  // null when only validating config
 };
 
 /// A key of a check type's own, documented beside the type.

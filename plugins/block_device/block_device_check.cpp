@@ -22,7 +22,7 @@ std::string describe(const block::Finding& f) {
   if (f.kind == "root") return fmt::format("{} carries {}", f.device, f.detail);
   if (f.kind == "swap") return fmt::format("{} is active swap", f.device);
   if (f.kind == "holder") return fmt::format("{} is held by {}", f.device, f.detail);
-  if (f.kind == "datadir") return fmt::format("{} holds the {}", f.device, f.detail);
+  if (f.kind == "datadir") return fmt::format("{} holds {}", f.device, f.detail);
   if (f.kind == "protected")
     return fmt::format("{} is in protected_devices ({})", f.device, f.detail);
   return fmt::format("{} {}", f.device, f.detail);
@@ -30,15 +30,24 @@ std::string describe(const block::Finding& f) {
 
 class BlockDeviceCheck final : public Check {
  public:
-  explicit BlockDeviceCheck(std::vector<std::string> protected_devices)
-      : protected_(std::move(protected_devices)) {}
+  BlockDeviceCheck(std::vector<std::string> protected_devices,
+                   std::shared_ptr<DatadirMemory> memory)
+      : protected_(std::move(protected_devices)), memory_(std::move(memory)) {}
 
   CheckAnswer evaluate(const CheckContext& ctx) const override {
     auto resolved = resolve_wipe_target(ctx.request.target);
     if (!resolved) return {Outcome::Error, resolved.error(), nullptr};
     auto target = block::inspect(*resolved);
     if (!target) return {Outcome::Error, target.error(), nullptr};
-    auto findings = block::find_uses(*target, protected_, *mysql::running_instances(ctx.scope));
+    std::vector<KnownDatadir> remembered;
+    if (memory_) {
+      auto known = memory_->known_datadirs();
+      if (!known)
+        return {Outcome::Error, "cannot read remembered datadirs: " + known.error(), nullptr};
+      remembered = std::move(*known);
+    }
+    auto findings =
+        block::find_uses(*target, protected_, *mysql::running_instances(ctx.scope), remembered);
     nlohmann::json partitions = nlohmann::json::array();
     for (const auto& p : target->partitions) partitions.push_back(p.path);
     nlohmann::json facts = {
@@ -67,6 +76,7 @@ class BlockDeviceCheck final : public Check {
 
  private:
   std::vector<std::string> protected_;
+  std::shared_ptr<DatadirMemory> memory_;  // null when only validating config
 };
 
 }  // namespace
@@ -76,7 +86,7 @@ std::span<const TypeKey> block_device_keys() {
 }
 
 Result<std::shared_ptr<const Check>> create_block_device_check(const CheckSection& s,
-                                                               const CheckServices&) {
+                                                               const CheckServices& services) {
   std::vector<std::string> devices;
   if (auto it = s.options.find("protected_devices"); it != s.options.end()) {
     for (const auto& p : parse_list(it->second.text)) {
@@ -86,7 +96,8 @@ Result<std::shared_ptr<const Check>> create_block_device_check(const CheckSectio
       devices.push_back(*path);
     }
   }
-  return std::shared_ptr<const Check>(std::make_shared<BlockDeviceCheck>(std::move(devices)));
+  return std::shared_ptr<const Check>(
+      std::make_shared<BlockDeviceCheck>(std::move(devices), services.datadirs));
 }
 
 }  // namespace guardd

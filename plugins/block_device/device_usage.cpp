@@ -16,6 +16,8 @@
 
 #include <fmt/format.h>
 
+#include "common/local_time.h"
+#include "daemon/filesystem_identity.h"
 #include "plugins/mysql/instance.h"
 
 namespace guardd::block {
@@ -141,7 +143,8 @@ Result<Target> inspect(const std::string& resolved_path) {
 
 std::vector<Finding> find_uses(const Target& target,
                                const std::vector<std::string>& protected_devices,
-                               const std::vector<mysql::Instance>& servers) {
+                               const std::vector<mysql::Instance>& servers,
+                               const std::vector<KnownDatadir>& remembered) {
   std::vector<Finding> found;
   const std::vector<Device> affected = target.affected();
   auto which = [&](dev_t d) -> const Device* {
@@ -178,8 +181,34 @@ std::vector<Finding> find_uses(const Target& target,
     struct stat st {};
     if (stat(inst.datadir.c_str(), &st) != 0) continue;
     if (const Device* d = which(st.st_dev))
-      found.push_back({"datadir", d->path,
-                       fmt::format("{} (pid {}) datadir {}", inst.name, inst.pid, inst.datadir)});
+      found.push_back(
+          {"datadir", d->path,
+           fmt::format("the datadir {} of {} (pid {})", inst.datadir, inst.name, inst.pid)});
+  }
+
+  // A remembered datadir: mounted from the target now, or its filesystem (by the UUID
+  // recorded when it was seen) on the target though nothing mounts it.
+  std::vector<std::pair<const Device*, FilesystemIdentity>> filesystems;
+  if (std::any_of(remembered.begin(), remembered.end(),
+                  [](const KnownDatadir& k) { return !k.fs_uuid.empty(); }))
+    for (const auto& d : affected)
+      if (auto fs = filesystem_on_device(d.dev); fs && *fs) filesystems.push_back({&d, **fs});
+  for (const auto& k : remembered) {
+    std::string what = fmt::format("the datadir {}", k.datadir);
+    if (!k.server.empty())
+      what += fmt::format(" ({} last seen running {}{})", k.server,
+                          format_local_time(k.last_seen_us).substr(0, 16),
+                          k.role.empty() ? "" : " as " + k.role);
+    struct stat st {};
+    if (stat(k.datadir.c_str(), &st) == 0)
+      if (const Device* d = which(st.st_dev)) {
+        found.push_back({"datadir", d->path, what});
+        continue;
+      }
+    for (const auto& [d, fs] : filesystems)
+      if (!k.fs_uuid.empty() && fs.uuid == k.fs_uuid)
+        found.push_back({"datadir", d->path,
+                         fmt::format("{}, filesystem UUID {}, not mounted", what, fs.uuid)});
   }
 
   // Last, the kernel's own word: an exclusive open fails while anyone holds the device

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "guardd/datadir_memory.h"
 #include "guardd/result.h"
 #include "plugins/mysql/instance.h"
 
@@ -45,10 +46,12 @@ struct Finding {
 };
 
 /// Every use of the target found now. `protected_devices` are paths from config;
-/// `servers` the running MySQL instances, whose datadirs must stay.
+/// `servers` the running MySQL instances, whose datadirs must stay; `remembered` the
+/// datadirs guardd has seen in use, found on the target mounted or by filesystem UUID.
 std::vector<Finding> find_uses(const Target& target,
                                const std::vector<std::string>& protected_devices,
-                               const std::vector<mysql::Instance>& servers);
+                               const std::vector<mysql::Instance>& servers,
+                               const std::vector<KnownDatadir>& remembered);
 
 /// Findings as facts.
 nlohmann::json findings_to_json(const std::vector<Finding>& findings);

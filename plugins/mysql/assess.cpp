@@ -201,36 +201,82 @@ Assessment assess_replication(const InstanceProbe& p, const ReplicationPolicy& p
   return {Outcome::Pass, fmt::format("{}: standalone (no replicas, no source)", label(p)), facts};
 }
 
+namespace {
+
+// Statements that change a schema: interrupted by a reboot, some leave work to redo or
+// a table to rebuild.
+bool is_ddl(const std::string& info) {
+  std::string head = info.substr(0, info.find_first_of(" \t\n("));
+  for (char& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return head == "ALTER" || head == "CREATE" || head == "DROP" || head == "RENAME" ||
+         head == "TRUNCATE" || head == "OPTIMIZE";
+}
+
+}  // namespace
+
 Assessment assess_connections(const InstanceProbe& p, const ConnectionsPolicy& policy) {
   if (!p.data) return probe_error(p);
   if (auto e = missing_process_grant(p)) return *e;
   const ProbeData& d = *p.data;
   std::map<std::string, int> by_user, by_host;
   int active = 0, sleeping = 0, total = 0;
+  std::vector<std::string> work;               // what vetoes whatever max_clients allows
+  std::map<std::string, const Row*> sessions;  // client sessions by id
+  auto is_own = [&](const std::string& id) {
+    return id == std::to_string(d.connection_id) || d.own_sessions.count(std::atoll(id.c_str()));
+  };
   for (const auto& row : d.processlist) {
     std::string user = value(row, {"USER"});
     std::string command = value(row, {"COMMAND"});
     std::string id = value(row, {"ID"});
-    if (id == std::to_string(d.connection_id)) continue;         // guardd's own session
-    if (d.own_sessions.count(std::atoll(id.c_str()))) continue;  // an earlier probe's, closing
+    // guardd's own session, and an earlier probe's still closing. By id only: the account
+    // guardd logs in as may be root, whose other sessions are clients like any other.
+    if (is_own(id)) continue;
     if (user == "system user" || user == "event_scheduler" || command == "Daemon" ||
         is_binlog_dump(row) || command == "Killed" || command == "Quit")
       continue;  // system threads, replication, and sessions already going away
+    // A handshake that never authenticated (a load balancer's or port probe's): no client.
+    if (user == "unauthenticated user" || command == "Connect") continue;
+    sessions[id] = &row;
+    std::string info = value(row, {"INFO"});
+    int64_t seconds = std::atoll(value(row, {"TIME"}).c_str());
+    if (command == "Query" && is_ddl(info))
+      work.push_back(fmt::format("session {} ({}) running DDL for {} s: {}", id, user, seconds,
+                                 info.substr(0, 60)));
+    else if (command == "Query" && seconds > policy.max_query_seconds)
+      work.push_back(
+          fmt::format("session {} ({}) running a statement for {} s "
+                      "(max_query_time = {} s): {}",
+                      id, user, seconds, policy.max_query_seconds, info.substr(0, 60)));
     if (policy.ignore_users.count(user)) continue;
-    // The monitoring account's sessions are guardd's own (here, or a replica's guardd
-    // asking its source), never clients.
-    if (policy.ignore_own_account && !d.account.empty() && user == d.account) continue;
     ++total;
     ++by_user[user];
     ++by_host[host_only(value(row, {"HOST"}))];
     (command == "Sleep" ? sleeping : active)++;
   }
+  json transactions = json::array();
+  for (const auto& t : d.transactions) {
+    std::string id = value(t, {"THREAD_ID"});
+    auto it = sessions.find(id);
+    if (it == sessions.end()) continue;  // replication applier, system, or guardd's own
+    std::string user = value(*it->second, {"USER"});
+    transactions.push_back({{"session", id},
+                            {"user", user},
+                            {"state", value(t, {"STATE"})},
+                            {"age_seconds", value(t, {"AGE_SECONDS"})},
+                            {"rows_modified", value(t, {"ROWS_MODIFIED"})}});
+    work.push_back(
+        fmt::format("session {} ({}) has a transaction open for {} s ({} row(s) "
+                    "modified)",
+                    id, user, value(t, {"AGE_SECONDS"}), value(t, {"ROWS_MODIFIED"})));
+  }
   json facts = p.instance.facts();
-  facts["clients"] = {{"total", total},
-                      {"active", active},
-                      {"sleeping", sleeping},
-                      {"by_user", by_user},
-                      {"by_host", by_host}};
+  facts["clients"] = {{"total", total},          {"active", active},
+                      {"sleeping", sleeping},    {"by_user", by_user},
+                      {"by_host", by_host},      {"transactions", transactions},
+                      {"work_in_progress", work}};
+  if (!work.empty())
+    return {Outcome::Veto, fmt::format("{}: {}", label(p), fmt::join(work, "; ")), facts};
   if (total <= policy.max_clients)
     return {Outcome::Pass,
             fmt::format("{}: {} client session(s) (max_clients = {})", label(p), total,

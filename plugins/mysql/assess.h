@@ -30,12 +30,14 @@ Assessment assess_replication(const InstanceProbe& probe, const ReplicationPolic
 
 /// Policy of the mysql-connections check.
 struct ConnectionsPolicy {
-  int max_clients = 0;
-  std::set<std::string> ignore_users;
-  bool ignore_own_account = false;  // guardd logs in with a dedicated monitoring account
+  int max_clients = 0;                 // idle client sessions allowed
+  std::set<std::string> ignore_users;  // their sessions do not count against max_clients
+  int64_t max_query_seconds = 30;      // a statement running longer vetoes (config: max_query_time)
 };
 
-/// Counts client sessions (not replication, system or guardd's own) against max_clients.
+/// Counts client sessions (not replication, system, unauthenticated or guardd's own,
+/// which is known by connection id only) against max_clients; an open transaction,
+/// running DDL or a statement running longer than max_query_seconds vetoes regardless.
 Assessment assess_connections(const InstanceProbe& probe, const ConnectionsPolicy& policy);
 
 }  // namespace guardd::mysql

@@ -1,12 +1,15 @@
 #include "plugins/mysql/mysql_checks.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include <fmt/format.h>
 
 #include "daemon/config_values.h"
 #include "plugins/mysql/assess.h"
 #include "plugins/mysql/connection.h"
+#include "plugins/mysql/datadir_at_rest.h"
+#include "plugins/mysql/datadir_sightings.h"
 #include "plugins/mysql/instance.h"
 #include "plugins/mysql/probe.h"
 
@@ -24,7 +27,15 @@ constexpr TypeKey kCommonKeys[] = {
      "my.cnf-style file with [client] user and password (root-owned, mode 0600); empty: "
      "connect as guardd's own user (unix_socket authentication)."},
 };
-constexpr TypeKey kRunningKeys[] = {kCommonKeys[0]};
+constexpr TypeKey kRunningKeys[] = {
+    kCommonKeys[0],
+    {"option_files", "/etc/my.cnf /etc/mysql/my.cnf",
+     "Server option files read for the datadirs of servers not running (with what they "
+     "!include); empty: none."},
+    {"datadirs", "/var/lib/mysql",
+     "Datadirs protected whenever they hold data, besides those the option files name and "
+     "those guardd has seen in use; empty: none."},
+};
 constexpr TypeKey kReplicationKeys[] = {
     kCommonKeys[0],
     kCommonKeys[1],
@@ -32,8 +43,11 @@ constexpr TypeKey kReplicationKeys[] = {
 constexpr TypeKey kConnectionsKeys[] = {
     kCommonKeys[0],
     kCommonKeys[1],
-    {"max_clients", "0", "Client sessions allowed before the check vetoes."},
-    {"ignore_users", "", "Accounts whose sessions do not count (monitoring, backups)."}};
+    {"max_clients", "0", "Idle client sessions allowed before the check vetoes."},
+    {"ignore_users", "",
+     "Accounts whose sessions do not count against max_clients (monitoring); their open "
+     "transactions, DDL and long statements still veto."},
+    {"max_query_time", "30s", "A client statement running longer than this vetoes."}};
 
 // Settings every MySQL check reads.
 struct Target {
@@ -55,6 +69,36 @@ struct Target {
 const ConfigValue* option(const CheckSection& s, const char* key) {
   auto it = s.options.find(key);
   return it == s.options.end() ? nullptr : &it->second;
+}
+
+int64_t wall_clock_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A key's configured text and where it was set, or the key table's default.
+struct KeyText {
+  std::string text, where;
+};
+KeyText key_text(const CheckSection& s, const char* key, std::span<const TypeKey> keys) {
+  if (const ConfigValue* v = option(s, key)) return {v->text, v->where()};
+  for (const auto& k : keys)
+    if (k.name == key) return {std::string(k.default_text), "default"};
+  return {};
+}
+
+// The paths of a list key, each absolute.
+Result<std::vector<std::string>> path_list(const CheckSection& s, const char* key,
+                                           std::span<const TypeKey> keys) {
+  auto [text, where] = key_text(s, key, keys);
+  std::vector<std::string> out;
+  for (const auto& w : parse_list(text)) {
+    auto path = parse_absolute_path(w);
+    if (!path) return Error{fmt::format("{}: {}: {}", where, key, path.error())};
+    out.push_back(*path);
+  }
+  return out;
 }
 
 Result<Target> parse_target(const CheckSection& s) {
@@ -107,41 +151,98 @@ CheckAnswer combine(const std::vector<Assessment>& all) {
   return {outcome, fmt::format("{}", fmt::join(reasons, "; ")), {{"instances", facts}}};
 }
 
+// Where the mysqld-running check looks for data at rest.
+struct AtRestSettings {
+  std::vector<std::string> option_files;
+  std::vector<std::string> default_datadirs;
+  std::shared_ptr<DatadirMemory> memory;  // null when only validating config
+};
+
 class MysqldRunningCheck final : public Check {
  public:
-  explicit MysqldRunningCheck(Target t) : target_(std::move(t)) {}
+  MysqldRunningCheck(Target t, AtRestSettings at_rest)
+      : target_(std::move(t)), at_rest_(std::move(at_rest)) {}
   CheckAnswer evaluate(const CheckContext& ctx) const override {
-    auto running = target_.select(*mysql::running_instances(ctx.scope));
-    if (running.empty()) return {Outcome::Pass, "no mysqld or mariadbd running", nullptr};
+    const auto& all_running = *mysql::running_instances(ctx.scope);
+    auto running = target_.select(all_running);
+    const int64_t now = wall_clock_us();
     std::vector<std::string> parts;
-    nlohmann::json facts = nlohmann::json::array();
+    nlohmann::json instances = nlohmann::json::array(), at_rest = nlohmann::json::array();
+    std::vector<std::string> memory_errors;
     for (const auto& i : running) {
       parts.push_back(fmt::format("{} running (pid {}, datadir {}, socket {}, port {})", i.name,
                                   i.pid, i.datadir, i.socket, i.port));
-      facts.push_back(i.facts());
+      instances.push_back(i.facts());
+      if (at_rest_.memory)
+        if (auto e = mysql::remember_running(*at_rest_.memory, i, "", now); !e.empty())
+          memory_errors.push_back(e);
     }
-    return {Outcome::Veto, fmt::format("{}", fmt::join(parts, "; ")), {{"instances", facts}}};
+    // Data at rest is host-wide: `instances` narrows which servers are probed, not which
+    // datadirs are this host's.
+    mysql::DatadirSources sources{at_rest_.option_files, at_rest_.default_datadirs, {}};
+    if (at_rest_.memory) {
+      auto known = at_rest_.memory->known_datadirs();
+      if (!known)
+        return {Outcome::Error, "cannot read remembered datadirs: " + known.error(), nullptr};
+      sources.remembered = std::move(*known);
+    }
+    for (const auto& d : mysql::datadirs_at_rest(sources, all_running)) {
+      std::string not_running = d.known && !d.known->server.empty()
+                                    ? d.known->server + " not running"
+                                    : "no mysqld or mariadbd running";
+      parts.push_back(fmt::format("{}; {}", not_running, d.describe()));
+      at_rest.push_back(d.facts());
+      if (at_rest_.memory)
+        if (auto e = mysql::remember_at_rest(*at_rest_.memory, d, now); !e.empty())
+          memory_errors.push_back(e);
+    }
+    nlohmann::json facts = {{"instances", instances}, {"datadirs_at_rest", at_rest}};
+    if (!memory_errors.empty()) facts["memory_errors"] = memory_errors;
+    if (parts.empty())
+      return {Outcome::Pass, "no mysqld or mariadbd running and no datadir holds data", facts};
+    return {Outcome::Veto, fmt::format("{}", fmt::join(parts, "; ")), facts};
   }
 
  private:
   Target target_;
+  AtRestSettings at_rest_;
 };
+
+// The role a replication assessment found, as remembered: "primary with 2 replicas".
+std::string role_summary(const nlohmann::json& facts) {
+  std::string role = facts.value("role", "");
+  if (role == "primary" && facts.contains("replicas"))
+    return fmt::format("primary with {} replica(s)", facts["replicas"].size());
+  if (role == "replica" && facts.contains("replication") && !facts["replication"].empty())
+    return fmt::format("replica of {}", facts["replication"][0].value("source", "?"));
+  return role;
+}
 
 // A check that judges every probed instance with `Assess` under its policy; the probes
 // are shared with the decision's other MySQL checks.
+// Each instance it judges is remembered with the role found (`memory` may be null).
 template <typename Policy, Assessment (*Assess)(const InstanceProbe&, const Policy&)>
 class ProbingCheck final : public Check {
  public:
-  ProbingCheck(Target t, Policy p) : target_(std::move(t)), policy_(std::move(p)) {}
+  ProbingCheck(Target t, Policy p, std::shared_ptr<DatadirMemory> memory)
+      : target_(std::move(t)), policy_(std::move(p)), memory_(std::move(memory)) {}
   CheckAnswer evaluate(const CheckContext& ctx) const override {
     std::vector<Assessment> all;
-    for (const auto& probe : *snapshot(ctx, target_)) all.push_back(Assess(probe, policy_));
+    for (const auto& probe : *snapshot(ctx, target_)) {
+      all.push_back(Assess(probe, policy_));
+      if (memory_ && all.back().outcome != Outcome::Error)
+        if (auto e = mysql::remember_running(*memory_, probe.instance,
+                                             role_summary(all.back().facts), wall_clock_us());
+            !e.empty())
+          all.back().facts["memory_error"] = e;
+    }
     return combine(all);
   }
 
  private:
   Target target_;
   Policy policy_;
+  std::shared_ptr<DatadirMemory> memory_;
 };
 
 using ReplicationCheck = ProbingCheck<mysql::ReplicationPolicy, mysql::assess_replication>;
@@ -160,14 +261,19 @@ std::span<const TypeKey> mysql_connections_keys() {
 }
 
 Result<std::shared_ptr<const Check>> create_mysqld_running_check(const CheckSection& s,
-                                                                 const CheckServices&) {
+                                                                 const CheckServices& services) {
   auto t = parse_target(s);
   if (!t) return Error{t.error()};
-  return std::shared_ptr<const Check>(std::make_shared<MysqldRunningCheck>(*t));
+  auto files = path_list(s, "option_files", kRunningKeys);
+  if (!files) return Error{files.error()};
+  auto datadirs = path_list(s, "datadirs", kRunningKeys);
+  if (!datadirs) return Error{datadirs.error()};
+  return std::shared_ptr<const Check>(std::make_shared<MysqldRunningCheck>(
+      *t, AtRestSettings{std::move(*files), std::move(*datadirs), services.datadirs}));
 }
 
 Result<std::shared_ptr<const Check>> create_mysql_replication_check(const CheckSection& s,
-                                                                    const CheckServices&) {
+                                                                    const CheckServices& services) {
   auto t = parse_target(s);
   if (!t) return Error{t.error()};
   mysql::ReplicationPolicy p;
@@ -176,7 +282,7 @@ Result<std::shared_ptr<const Check>> create_mysql_replication_check(const CheckS
     if (!n) return Error{fmt::format("{}: min_remaining_nodes: {}", v->where(), n.error())};
     p.min_remaining_nodes = static_cast<int>(*n);
   }
-  return std::shared_ptr<const Check>(std::make_shared<ReplicationCheck>(*t, p));
+  return std::shared_ptr<const Check>(std::make_shared<ReplicationCheck>(*t, p, services.datadirs));
 }
 
 Result<std::shared_ptr<const Check>> create_mysql_connections_check(const CheckSection& s,
@@ -191,8 +297,12 @@ Result<std::shared_ptr<const Check>> create_mysql_connections_check(const CheckS
   }
   if (const ConfigValue* v = option(s, "ignore_users"))
     for (auto& u : parse_list(v->text)) p.ignore_users.insert(u);
-  p.ignore_own_account = !t->defaults_file.empty();
-  return std::shared_ptr<const Check>(std::make_shared<ConnectionsCheck>(*t, std::move(p)));
+  auto [query_time, where] = key_text(s, "max_query_time", kConnectionsKeys);
+  auto d = parse_duration_between(query_time, std::chrono::seconds(1), std::chrono::hours(24 * 7));
+  if (!d) return Error{fmt::format("{}: max_query_time: {}", where, d.error())};
+  p.max_query_seconds = std::chrono::duration_cast<std::chrono::seconds>(*d).count();
+  return std::shared_ptr<const Check>(
+      std::make_shared<ConnectionsCheck>(*t, std::move(p), nullptr));
 }
 
 }  // namespace guardd

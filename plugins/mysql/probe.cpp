@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -89,6 +90,19 @@ SourceReplicas ask_source(const Row& channel, const ProbeSettings& settings,
   return s;
 }
 
+// InnoDB's refresh interval for information_schema.INNODB_TRX (100 ms), and a margin.
+constexpr auto kTrxCacheWindow = std::chrono::milliseconds(110);
+
+// A session other than guardd's own that is idle: it may sit inside a transaction.
+bool has_idle_session(const ProbeData& d) {
+  for (const auto& row : d.processlist) {
+    std::string user = column(row, {"USER"}).value_or("");
+    if (column(row, {"COMMAND"}).value_or("") != "Sleep" || user == "system user") continue;
+    if (column(row, {"ID"}).value_or("") != std::to_string(d.connection_id)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool is_binlog_dump(const Row& row) {
@@ -124,6 +138,26 @@ Result<ProbeData> collect(Connection& conn) {
   auto pl = read_processlist(conn);
   if (!pl) return Error{"cannot read the processlist: " + pl.error()};
   d.processlist = std::move(*pl);
+
+  // Open transactions, idle or not: an idle session inside one holds uncommitted work.
+  // Reading them needs PROCESS, whose absence the checks report as such.
+  if (d.has_process_privilege) {
+    const std::string trx_sql =
+        "SELECT trx_mysql_thread_id AS THREAD_ID, trx_state AS STATE, "
+        "TIMESTAMPDIFF(SECOND, trx_started, NOW()) AS AGE_SECONDS, "
+        "trx_rows_modified AS ROWS_MODIFIED FROM information_schema.INNODB_TRX";
+    auto trx = conn.query(trx_sql);
+    // InnoDB answers INNODB_TRX from a cache it refreshes only when it is over 100 ms old,
+    // so a transaction begun just now by a session that is idle again can be missing. A
+    // second read after that window is fresh; it is paid only while idle sessions exist
+    // (a running statement is seen in the processlist itself).
+    if (trx && has_idle_session(d)) {
+      std::this_thread::sleep_for(kTrxCacheWindow);
+      trx = conn.query(trx_sql);
+    }
+    if (!trx) return Error{"cannot read open transactions: " + trx.error()};
+    d.transactions = std::move(*trx);
+  }
 
   auto rs = conn.query(replica_status_sql(d));
   if (!rs) return Error{"cannot read replica status: " + rs.error()};

@@ -24,6 +24,7 @@ struct ProbeData {
   std::set<int64_t> own_sessions;  // guardd's recently closed probe sessions, maybe not gone yet
   bool has_process_privilege = false;
   std::vector<Row> processlist;
+  std::vector<Row> transactions;    // information_schema.INNODB_TRX: THREAD_ID, STATE, AGE_SECONDS
   std::vector<Row> replica_status;  // one row per channel
   std::vector<Row> wsrep_status;    // SHOW GLOBAL STATUS LIKE 'wsrep%' (Variable_name, Value)
   bool wsrep_on = false;

@@ -56,6 +56,23 @@ CREATE INDEX decisions_verdict ON decisions(verdict, time_us);
 CREATE INDEX decisions_operation ON decisions(operation, time_us);
 CREATE INDEX holds_active ON holds(released_us);
 )sql",
+    // 2 -> 3: MySQL/MariaDB datadirs seen in use, so they stay protected while stopped.
+    R"sql(
+CREATE TABLE mysql_datadirs (
+  datadir TEXT PRIMARY KEY,
+  server TEXT NOT NULL DEFAULT '',
+  socket TEXT NOT NULL DEFAULT '',
+  port INTEGER NOT NULL DEFAULT 0,
+  role TEXT NOT NULL DEFAULT '',
+  fs_uuid TEXT NOT NULL DEFAULT '',
+  fs_device TEXT NOT NULL DEFAULT '',
+  first_seen_us INTEGER NOT NULL,
+  last_seen_us INTEGER NOT NULL,
+  retired_us INTEGER,
+  retired_uid INTEGER,
+  retired_reason TEXT
+);
+)sql",
 };
 static_assert(std::size(kMigrations) == AuditStore::kSchemaVersion);
 
@@ -127,6 +144,7 @@ Result<std::shared_ptr<AuditStore>> AuditStore::open(const std::string& path, in
   {
     std::lock_guard lock(store->mutex_);
     store->reload_holds();
+    if (target_version >= 3) store->reload_datadirs();
   }
   return store;
 }
@@ -142,6 +160,7 @@ void AuditStore::close() {
   db_ = nullptr;
   std::lock_guard holds_lock(holds_mutex_);
   holds_.reset();
+  datadirs_.reset();
 }
 
 Status AuditStore::exec(const char* sql) {

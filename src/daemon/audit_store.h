@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "daemon/sqlite_statement.h"
+#include "guardd/datadir_memory.h"
 #include "guardd/decision.h"
 #include "guardd/hold.h"
 #include "guardd/result.h"
@@ -36,10 +37,10 @@ struct AuditStats {
 };
 
 /// SQLite-backed store, safe to call from any thread (calls are serialised).
-class AuditStore final : public HoldSource {
+class AuditStore final : public HoldSource, public DatadirMemory {
  public:
   /// Newest schema this build writes.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   /// Opens (creating if needed) and migrates the database up to `target_version`; tests pass
   /// an older version to build a database of an older schema.
@@ -67,6 +68,13 @@ class AuditStore final : public HoldSource {
   /// with every hold change), so a check never waits behind a commit's fsync.
   Result<std::vector<Hold>> active_holds() override;
 
+  /// Remembered datadirs not retired, answered from memory (see DatadirMemory; the
+  /// definitions are in known_datadirs.cpp).
+  Result<std::vector<KnownDatadir>> known_datadirs() override;
+  Status remember_datadir(const KnownDatadir& seen) override;
+  Result<bool> retire_datadir(const std::string& datadir, uid_t uid, const std::string& reason,
+                              int64_t now_us) override;
+
   /// Deletes decisions older than `before_us`; returns how many.
   Result<int64_t> prune(int64_t before_us);
 
@@ -84,14 +92,17 @@ class AuditStore final : public HoldSource {
   /// Reads the active holds into the in-memory copy (mutex_ held); on failure the copy is
   /// dropped, and active_holds() reads the database until a read succeeds.
   void reload_holds();
+  /// The same for the remembered datadirs (mutex_ held).
+  void reload_datadirs();
 
   std::mutex mutex_;
   sqlite3* db_;
   std::unique_ptr<Statement> insert_decision_;  // prepared once: every decision runs it
   std::string path_;
   std::optional<std::string> last_error_;
-  std::mutex holds_mutex_;  // guards holds_ only; never held while waiting on SQLite
-  std::shared_ptr<const std::vector<Hold>> holds_;  // null: not known, read the database
+  std::mutex holds_mutex_;  // guards holds_ and datadirs_; never held while waiting on SQLite
+  std::shared_ptr<const std::vector<Hold>> holds_;             // null: not known, read the database
+  std::shared_ptr<const std::vector<KnownDatadir>> datadirs_;  // null: not known
 };
 
 }  // namespace guardd

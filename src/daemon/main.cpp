@@ -150,7 +150,7 @@ void reload(Daemon& d) {
                                           .count()));
   auto config = load_config(d.config_path);
   Result<std::shared_ptr<const Policy>> policy =
-      config ? build_policy(*config, CheckServices{d.store}) : Error{config.error()};
+      config ? build_policy(*config, CheckServices{d.store, d.store}) : Error{config.error()};
   if (!policy) {
     spdlog::error("Reload failed; keeping the configuration in force:\n{}", policy.error());
     notify_status(d, "READY=1\n");
@@ -217,7 +217,7 @@ int run(const Options& opts) {
     return kExitFailure;
   }
   d.store = *store;
-  auto policy = build_policy(*config, CheckServices{d.store});
+  auto policy = build_policy(*config, CheckServices{d.store, d.store});
   if (!policy) {
     spdlog::critical("Invalid configuration:\n{}", policy.error());
     return kExitConfig;

@@ -272,7 +272,7 @@ TEST(Check, StatusShowsChecksHoldsAndAudit) {
   EXPECT_EQ(s["checks"].size(), 2u);
   EXPECT_EQ(s["checks"][1]["type"], "process");
   EXPECT_EQ(s["audit"]["healthy"], true);
-  EXPECT_EQ(s["audit"]["schema_version"], 2);
+  EXPECT_EQ(s["audit"]["schema_version"], 3);
   auto human = g.ctl({"status"});
   EXPECT_EQ(human.exit_code, 0);
   EXPECT_NE(human.out.find("holds: none"), std::string::npos) << human.out;

@@ -1,9 +1,12 @@
 // The MySQL checks against real MariaDB servers the tests start (Debian's mariadb-server),
 // through the real guardd and guardctl. These tests run one at a time (ctest RESOURCE_LOCK
 // "mariadb"), so `instances = auto` sees only the servers of the test that is running.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <mysql.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -22,15 +25,19 @@ namespace {
 
 using nlohmann::json;
 
+constexpr const char* kOnlyTestServers = "option_files =\ndatadirs =\n";
+
 std::string mysql_sections(const std::string& instances, const std::string& defaults_file,
                            const std::string& extra_connections = "",
                            const std::string& timeout = "3s",
                            const std::string& extra_replication = "") {
   std::string common = "instances = " + instances + "\ntimeout = " + timeout + "\n";
   std::string creds = defaults_file.empty() ? "" : "defaults_file = " + defaults_file + "\n";
-  return "[check.mysqld-running]\n" + common + "\n[check.mysql-replication]\n" + common + creds +
-         extra_replication + "\n[check.mysql-connections]\n" + common + creds + extra_connections +
-         "\n";
+  // This machine's own MariaDB package (its /etc/mysql, its /var/lib/mysql) is not the
+  // test's: only the servers the test starts, and what guardd remembers of them, count.
+  return "[check.mysqld-running]\n" + common + kOnlyTestServers + "\n[check.mysql-replication]\n" +
+         common + creds + extra_replication + "\n[check.mysql-connections]\n" + common + creds +
+         extra_connections + "\n";
 }
 
 // Runs `guardctl check OP --json` and returns the reply (with exit code and wall time).
@@ -67,10 +74,27 @@ class Session {
     if (db_) mysql_close(db_);
   }
   bool ok() const { return db_ != nullptr; }
+  /// Runs a statement and reads its result; "" or the error.
+  std::string exec(const std::string& sql) {
+    if (mysql_real_query(db_, sql.data(), sql.size()) != 0) return mysql_error(db_);
+    if (MYSQL_RES* r = mysql_store_result(db_)) mysql_free_result(r);
+    return "";
+  }
+  /// Sends a statement without waiting for it (it keeps running on the server).
+  void send(const std::string& sql) { mysql_send_query(db_, sql.data(), sql.size()); }
 
  private:
   MYSQL* db_;
 };
+
+// Polls `ask` until `done` says yes or 10 s pass; returns the last answer.
+template <typename Ask, typename Done>
+Checked poll_until(Ask ask_once, Done done) {
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  Checked c = ask_once();
+  while (!done(c) && Clock::now() < deadline) c = ask_once();
+  return c;
+}
 
 // True when a mysqld/mariadbd that no test started runs on this machine (a system server).
 bool foreign_server_running() {
@@ -95,7 +119,8 @@ TEST(MySql, NoServerRunningAllowsEverything) {
     auto c = ask(g, op);
     EXPECT_EQ(c.exit_code, 0) << op << c.dump();
     if (std::string(op) == "reinstall") {
-      EXPECT_EQ(c.check("mysqld-running")["reason"], "no mysqld or mariadbd running");
+      EXPECT_EQ(c.check("mysqld-running")["reason"],
+                "no mysqld or mariadbd running and no datadir holds data");
     }
   }
   EXPECT_FALSE(maps_library(g.pid(), "libmariadb"))
@@ -163,6 +188,77 @@ TEST(MySql, OpenClientSessionsRefuseRebootUnlessIgnored) {
     ASSERT_TRUE(g.start()) << g.log();
     EXPECT_EQ(ask(g, "reboot").exit_code, 0) << "two sessions are within max_clients = 2";
   }
+}
+
+// guardd logging in as root (Debian's debian.cnf is root's) excludes its own session by
+// connection id, never every root session. Work a reboot would cut short vetoes whatever
+// max_clients allows: an open transaction, a long statement. A port probe's handshake
+// that never authenticates is no client. Before the fix the root session was hidden (an
+// allow) and the open transaction within max_clients was allowed.
+TEST(MySql, RootSessionsTransactionsAndLongStatementsAreSeen) {
+  MariaDbServer db(1);
+  ASSERT_TRUE(db.start()) << db.error_log();
+  ASSERT_EQ(db.exec("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY) "
+                    "ENGINE=InnoDB"),
+            "");
+  std::string root_creds = db.dir() / "root.cnf";
+  write_file(root_creds, "[client]\nuser = root\n");
+  chmod(root_creds.c_str(), 0600);
+  Session app(db.socket());
+  ASSERT_TRUE(app.ok());
+  {
+    Guardd g("", mysql_sections(db.socket(), root_creds));
+    ASSERT_TRUE(g.start()) << g.log();
+    auto c = ask(g, "reboot");
+    EXPECT_EQ(c.exit_code, 1) << c.dump();
+    EXPECT_EQ(c.check("mysql-connections")["facts"]["instances"][0]["clients"]["by_user"]["root"],
+              1)
+        << c.dump();
+  }
+  Guardd g("", mysql_sections(db.socket(), root_creds, "max_clients = 5\nmax_query_time = 1s\n"));
+  ASSERT_TRUE(g.start()) << g.log();
+  EXPECT_EQ(ask(g, "reboot").exit_code, 0) << "one idle session within max_clients = 5";
+
+  ASSERT_EQ(app.exec("BEGIN"), "");
+  ASSERT_EQ(app.exec("INSERT INTO shop.orders VALUES (1)"), "");
+  auto c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  std::string reason = c.check("mysql-connections")["reason"];
+  EXPECT_NE(reason.find("(root) has a transaction open for"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("(1 row(s) modified)"), std::string::npos) << reason;
+  ASSERT_EQ(app.exec("COMMIT"), "");
+  EXPECT_EQ(ask(g, "reboot").exit_code, 0) << "committed";
+
+  Session report(db.socket());
+  ASSERT_TRUE(report.ok());
+  report.send("SELECT SLEEP(600)");
+  c = poll_until([&] { return ask(g, "reboot"); },
+                 [](const Checked& r) { return r.exit_code == 1; });
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  reason = c.check("mysql-connections")["reason"];
+  EXPECT_NE(reason.find("running a statement for"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("SELECT SLEEP(600)"), std::string::npos) << reason;
+  ASSERT_EQ(db.exec("KILL " + db.query("SELECT ID FROM information_schema.PROCESSLIST WHERE "
+                                       "INFO LIKE 'SELECT SLEEP%'")[0]["ID"]),
+            "");
+
+  // A port probe: TCP connected, nothing sent, never authenticated.
+  int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(db.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (db.query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = "
+                  "'unauthenticated user'")
+             .empty() &&
+         Clock::now() < deadline) {
+  }
+  c = poll_until([&] { return ask(g, "reboot"); },
+                 [](const Checked& r) { return r.exit_code == 0; });
+  EXPECT_EQ(c.exit_code, 0) << "a handshake is no client: " << c.dump();
+  close(probe);
 }
 
 TEST(MySql, ConcurrentDecisionsDoNotCountEachOther) {
@@ -359,7 +455,41 @@ TEST(MySql, HungServerAndHungHookUnderLoadAnswerWithinTheDeadline) {
   EXPECT_EQ(slow.load(), 0) << "decisions answered later than the 1s deadline plus 250ms";
 }
 
-TEST(MySql, KilledServerIsNotRunning) {
+// The outage guardd exists to prevent: stop the server, then reinstall. A stopped
+// server's datadir is the only copy of what was not replicated; it stays protected until
+// it is removed (or the refusal forced), while a reboot, which keeps the disk, is allowed.
+TEST(MySql, StoppedServerDatadirStillRefusesReinstall) {
+  MariaDbServer db(1);
+  ASSERT_TRUE(db.start()) << db.error_log();
+  std::string creds = create_monitor_account(db, db.dir().path());
+  Guardd g("", mysql_sections(db.socket(), creds));
+  ASSERT_TRUE(g.start()) << g.log();
+  ASSERT_EQ(ask(g, "reinstall").exit_code, 1);  // running; guardd remembers its datadir
+  db.stop();
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto c = ask(g, "reinstall");
+    ASSERT_EQ(c.exit_code, 1) << c.dump();
+    std::string reason = c.check("mysqld-running")["reason"];
+    EXPECT_NE(reason.find("mariadbd not running; datadir " + db.datadir() + " holds data ("),
+              std::string::npos)
+        << reason;
+    EXPECT_NE(reason.find("mariadbd last seen running"), std::string::npos) << reason;
+    EXPECT_NE(reason.find(" as standalone"), std::string::npos) << reason;
+    EXPECT_NE(reason.find("ibdata1"), std::string::npos) << reason;
+    EXPECT_EQ(reason.find("stale pid file"), std::string::npos) << "a clean shutdown: " << reason;
+  }
+  EXPECT_EQ(ask(g, "reboot").exit_code, 0) << "a reboot keeps the disk";
+  EXPECT_EQ(ask(g, "decommission").exit_code, 1);
+
+  // The way out is deliberate: the data removed (or --force with a reason).
+  std::filesystem::remove_all(db.datadir());
+  std::filesystem::create_directories(db.datadir());
+  auto c = ask(g, "reinstall");
+  EXPECT_EQ(c.exit_code, 0) << c.dump();
+}
+
+// A crashed server leaves its pid file behind: the refusal says so.
+TEST(MySql, KilledServerDatadirRefusesReinstallAndNamesTheStalePidFile) {
   MariaDbServer db(1);
   ASSERT_TRUE(db.start()) << db.error_log();
   std::string creds = create_monitor_account(db, db.dir().path());
@@ -369,7 +499,55 @@ TEST(MySql, KilledServerIsNotRunning) {
   db.kill_hard();
   ASSERT_TRUE(std::filesystem::exists(db.socket())) << "stale socket left behind";
   auto c = ask(g, "reinstall");
-  EXPECT_EQ(c.exit_code, 0) << c.dump();
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  std::string reason = c.check("mysqld-running")["reason"];
+  EXPECT_NE(reason.find("stale pid file " + db.datadir() + "/mysqld.pid: crashed?"),
+            std::string::npos)
+      << reason;
+  EXPECT_EQ(ask(g, "reboot").exit_code, 0) << "no server runs, no session, no replica";
+}
+
+// A datadir guardd never saw running is known from the option files, the Debian way:
+// my.cnf including conf.d and mariadb.conf.d, a [mariadbd.node2] group for
+// mariadb@node2, and groups of other programs ([mysqldump]) not taken for a server's.
+TEST(MySql, DatadirsFromTheOptionFilesAreProtectedWhenNoServerRuns) {
+  TempDir dir;
+  auto with_data = [&](const std::string& name) {
+    std::string d = dir / name;
+    std::filesystem::create_directories(d + "/mysql");
+    write_file(d + "/ibdata1", "");
+    return d;
+  };
+  std::string main_dir = with_data("main"), node2 = with_data("node2"), dump = with_data("dump");
+  std::string empty = dir / "empty";
+  std::filesystem::create_directories(empty + "/lost+found");
+  std::filesystem::create_directories(dir / "conf.d");
+  std::filesystem::create_directories(dir / "mariadb.conf.d");
+  write_file(dir / "my.cnf", "[client-server]\nsocket = /run/mysqld/mysqld.sock\n\n!includedir " +
+                                 (dir / "conf.d") + "/\n!includedir " + (dir / "mariadb.conf.d") +
+                                 "/\n");
+  write_file(dir / "conf.d/mysqldump.cnf", "[mysqldump]\ndatadir = " + dump + "\n");
+  write_file(dir / "mariadb.conf.d/50-server.cnf",
+             "[server]\n\n[mysqld]\npid-file = /run/mysqld/mysqld.pid\ndatadir    = " + main_dir +
+                 "   # moved off the root disk\n\n[mariadb-10.11]\n");
+  write_file(dir / "mariadb.conf.d/60-node2.cnf", "[mariadbd.node2]\nloose_datadir = \"" + node2 +
+                                                      "\"\n[mariadbd.spare]\ndatadir = " + empty +
+                                                      "\n");
+  write_file(dir / "mariadb.conf.d/README", "[mysqld]\ndatadir = " + dump + "\n");  // not .cnf
+  Guardd g("", "[check.mysqld-running]\noption_files = " + (dir / "my.cnf") + "\ndatadirs =\n");
+  ASSERT_TRUE(g.start()) << g.log();
+  auto c = ask(g, "reinstall");
+  ASSERT_EQ(c.exit_code, 1) << c.dump();
+  std::string reason = c.check("mysqld-running")["reason"];
+  EXPECT_NE(reason.find("no mysqld or mariadbd running; datadir " + main_dir + " holds data"),
+            std::string::npos)
+      << reason;
+  EXPECT_NE(reason.find("datadir " + node2 + " holds data"), std::string::npos) << reason;
+  EXPECT_EQ(reason.find(dump), std::string::npos) << "[mysqldump] is not a server: " << reason;
+  EXPECT_EQ(reason.find(empty), std::string::npos) << "lost+found is not data: " << reason;
+  auto facts = c.check("mysqld-running")["facts"]["datadirs_at_rest"];
+  ASSERT_EQ(facts.size(), 2u) << facts.dump();
+  EXPECT_EQ(facts[0]["sources"][0], (dir / "mariadb.conf.d/50-server.cnf") + ":5");
   EXPECT_EQ(ask(g, "reboot").exit_code, 0);
 }
 
@@ -466,11 +644,67 @@ TEST(RootMySql, WipeOfTheDatadirDeviceNamesTheServer) {
   for (const auto& check : reply["decision"]["checks"])
     if (check["name"] == "block-device") block = check;
   std::string reason = block["reason"];
-  EXPECT_NE(reason.find("holds the mariadbd (pid " + std::to_string(db.pid()) + ") datadir"),
+  EXPECT_NE(reason.find("holds the datadir " + db.datadir() + " of mariadbd (pid " +
+                        std::to_string(db.pid()) + ")"),
             std::string::npos)
       << reason;
   EXPECT_NE(reason.find("is mounted on " + point), std::string::npos) << reason;
   db.stop();
+}
+
+// A datadir's disk stays protected when its server is stopped and its filesystem
+// unmounted: guardd recorded the filesystem's UUID when it saw the server, and reads the
+// disk's superblock (libblkid). A spare disk on the same running database host may be
+// wiped. Without the remembered UUID both the wipe and the reinstall were allowed.
+TEST(RootMySql, UnmountedDatadirDiskIsRefusedAndASpareDiskIsNot) {
+  if (!is_root()) GTEST_SKIP() << "needs root for loop devices and mounts";
+  LoopDevice data_disk(256), spare(32);
+  ASSERT_TRUE(data_disk.error().empty()) << data_disk.error();
+  ASSERT_TRUE(spare.error().empty()) << spare.error();
+  std::string point = data_disk.format_and_mount(data_disk.path());
+  ASSERT_FALSE(point.empty());
+  MariaDbServer db(1);
+  // The datadir lives only on the data disk: moved there, the original left empty.
+  std::filesystem::copy(db.datadir(), point + "/data", std::filesystem::copy_options::recursive);
+  for (const auto& e : std::filesystem::directory_iterator(db.datadir()))
+    std::filesystem::remove_all(e.path());
+  ASSERT_EQ(mount((point + "/data").c_str(), db.datadir().c_str(), nullptr, MS_BIND, nullptr), 0)
+      << strerror(errno);
+  ASSERT_TRUE(db.start()) << db.error_log();
+  std::string creds = create_monitor_account(db, db.dir().path());
+  Guardd g("", mysql_sections(db.socket(), creds) + "[check.block-device]\n");
+  ASSERT_TRUE(g.start()) << g.log();
+  auto wipe = [&](const std::string& device) {
+    auto r = g.ctl({"check", "wipe", "--target", device, "--json"});
+    return Checked{r.exit_code, json::parse(r.out, nullptr, false), {}};
+  };
+  auto spare_wipe = wipe(spare.path());
+  EXPECT_EQ(spare_wipe.exit_code, 0)
+      << "a spare disk of a running database host: " << spare_wipe.dump();
+  ASSERT_EQ(ask(g, "reinstall").exit_code, 1);  // running: remembered with its filesystem
+
+  db.stop();
+  ASSERT_EQ(umount2(db.datadir().c_str(), 0), 0) << strerror(errno);
+  ASSERT_EQ(umount2(point.c_str(), 0), 0) << strerror(errno);
+  ASSERT_TRUE(std::filesystem::is_empty(db.datadir()));
+
+  auto c = wipe(data_disk.path());
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  std::string reason = c.check("block-device")["reason"];
+  EXPECT_NE(reason.find(data_disk.path() + " holds the datadir " + db.datadir() +
+                        " (mariadbd last seen running"),
+            std::string::npos)
+      << reason;
+  EXPECT_NE(reason.find("not mounted"), std::string::npos) << reason;
+  c = ask(g, "reinstall");
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  reason = c.check("mysqld-running")["reason"];
+  EXPECT_NE(reason.find("datadir " + db.datadir() + " holds data (its filesystem (UUID "),
+            std::string::npos)
+      << reason;
+  EXPECT_NE(reason.find("is on " + data_disk.path() + ", not mounted"), std::string::npos)
+      << reason;
+  EXPECT_EQ(wipe(spare.path()).exit_code, 0);
 }
 
 // Galera nodes run as the mysql user (for rsync state transfer): needs root, as CI is.

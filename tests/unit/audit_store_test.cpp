@@ -247,5 +247,47 @@ TEST_F(AuditStoreTest, UnopenablePathIsAnError) {
   ASSERT_FALSE(s.ok());
 }
 
+// A datadir seen in use is remembered across restarts; a later sighting with less to say
+// (seen at rest: no server, no role) keeps what was known; retiring hides it until seen again.
+TEST_F(AuditStoreTest, RemembersDatadirsAcrossReopenAndRetiresThem) {
+  {
+    auto store = AuditStore::open(db());
+    ASSERT_TRUE(store.ok()) << store.error();
+    KnownDatadir seen{"/srv/db",
+                      "mariadbd",
+                      "/run/mysqld/mysqld.sock",
+                      3306,
+                      "primary with 2 replica(s)",
+                      "uuid-1",
+                      "/dev/sdb1",
+                      0,
+                      100};
+    ASSERT_TRUE((*store)->remember_datadir(seen).ok());
+    KnownDatadir later{"/srv/db", "", "", 0, "", "", "", 0, 200};
+    ASSERT_TRUE((*store)->remember_datadir(later).ok());
+  }
+  auto store = AuditStore::open(db());
+  ASSERT_TRUE(store.ok()) << store.error();
+  auto known = (*store)->known_datadirs();
+  ASSERT_TRUE(known.ok()) << known.error();
+  ASSERT_EQ(known->size(), 1u);
+  const KnownDatadir& k = known->front();
+  EXPECT_EQ(k.server, "mariadbd");
+  EXPECT_EQ(k.role, "primary with 2 replica(s)");
+  EXPECT_EQ(k.fs_uuid, "uuid-1");
+  EXPECT_EQ(k.fs_device, "/dev/sdb1");
+  EXPECT_EQ(k.first_seen_us, 100);
+  EXPECT_EQ(k.last_seen_us, 200);
+
+  auto retired = (*store)->retire_datadir("/srv/db", 0, "moved to db7", 300);
+  ASSERT_TRUE(retired.ok() && *retired);
+  EXPECT_TRUE((*store)->known_datadirs()->empty());
+  auto again = (*store)->retire_datadir("/srv/db", 0, "twice", 400);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again) << "retiring a retired datadir changes nothing";
+  ASSERT_TRUE((*store)->remember_datadir({"/srv/db", "mariadbd", "", 0, "", "", "", 0, 500}).ok());
+  EXPECT_EQ((*store)->known_datadirs()->size(), 1u) << "seen in use again: protected again";
+}
+
 }  // namespace
 }  // namespace guardd

@@ -170,17 +170,68 @@ TEST(MysqlRecorded, ConnectionsCountedByUserAndHost) {
   EXPECT_EQ(assess_connections(probe_with(d), {2, {"monitor"}}).outcome, Outcome::Pass);
 }
 
-TEST(MysqlRecorded, MonitoringAccountSessionsAreNotClients) {
+// guardd's own session is known by its connection id only: logged in as root (Debian's
+// debian.cnf), every other root session is a client like any other.
+TEST(MysqlRecorded, OnlyGuarddsOwnSessionIsExcluded) {
   ProbeData d;
   d.version = "10.11.6-MariaDB";
   d.connection_id = 1;
-  d.account = "guardd";
-  d.processlist = {pl("1", "guardd", "localhost", "Query"),
-                   pl("2", "guardd", "10.0.0.7:4000", "Sleep")};
-  EXPECT_EQ(assess_connections(probe_with(d), {0, {}, true}).outcome, Outcome::Pass)
-      << "another host's guardd asking this source";
-  EXPECT_EQ(assess_connections(probe_with(d), {0, {}, false}).outcome, Outcome::Veto)
-      << "without a dedicated account, only guardd's own session is excluded";
+  d.account = "root";
+  d.processlist = {pl("1", "root", "localhost", "Query"), pl("2", "root", "localhost", "Sleep")};
+  auto a = assess_connections(probe_with(d), {});
+  EXPECT_EQ(a.outcome, Outcome::Veto) << a.reason;
+  EXPECT_EQ(a.facts["clients"]["total"], 1);
+}
+
+// What a reboot would cut short vetoes whatever max_clients allows: an open transaction
+// (even in an idle session), DDL, a statement running longer than max_query_time.
+// A handshake that never authenticated is no client.
+TEST(MysqlRecorded, WorkInProgressVetoesWhateverMaxClientsAllows) {
+  ProbeData d;
+  d.version = "10.11.6-MariaDB";
+  d.connection_id = 1;
+  Row idle_in_trx = pl("5", "app", "10.0.0.9:5000", "Sleep");
+  Row ddl = pl("6", "dba", "localhost", "Query");
+  ddl["INFO"] = "alter table orders add column x int";
+  ddl["TIME"] = "2";
+  Row report = pl("7", "report", "10.0.0.8:6000", "Query");
+  report["INFO"] = "SELECT * FROM big";
+  report["TIME"] = "45";
+  Row probe = pl("8", "unauthenticated user", "10.0.0.1:7000", "Connect");
+  Row applier = pl("9", "system user", "", "Slave_worker");
+  ConnectionsPolicy lenient{100, {"app"}, 30};
+
+  d.processlist = {pl("1", "guardd", "localhost", "Query"), probe};
+  auto a = assess_connections(probe_with(d), {});
+  EXPECT_EQ(a.outcome, Outcome::Pass) << "an unauthenticated handshake: " << a.reason;
+
+  d.processlist = {pl("1", "guardd", "localhost", "Query"), idle_in_trx, applier};
+  d.transactions = {
+      {{"THREAD_ID", "5"}, {"STATE", "RUNNING"}, {"AGE_SECONDS", "12"}, {"ROWS_MODIFIED", "3"}},
+      {{"THREAD_ID", "9"}, {"STATE", "RUNNING"}, {"AGE_SECONDS", "0"}, {"ROWS_MODIFIED", "1"}}};
+  a = assess_connections(probe_with(d), lenient);
+  EXPECT_EQ(a.outcome, Outcome::Veto);
+  EXPECT_NE(a.reason.find("session 5 (app) has a transaction open for 12 s (3 row(s) modified)"),
+            std::string::npos)
+      << a.reason;
+  EXPECT_EQ(a.reason.find("session 9"), std::string::npos) << "the applier is replication";
+  d.transactions.clear();
+  EXPECT_EQ(assess_connections(probe_with(d), lenient).outcome, Outcome::Pass);
+
+  d.processlist = {ddl};
+  a = assess_connections(probe_with(d), lenient);
+  EXPECT_EQ(a.outcome, Outcome::Veto);
+  EXPECT_NE(a.reason.find("session 6 (dba) running DDL"), std::string::npos) << a.reason;
+
+  d.processlist = {report};
+  a = assess_connections(probe_with(d), lenient);
+  EXPECT_EQ(a.outcome, Outcome::Veto);
+  EXPECT_NE(a.reason.find("running a statement for 45 s (max_query_time = 30 s)"),
+            std::string::npos)
+      << a.reason;
+  report["TIME"] = "3";
+  d.processlist = {report};
+  EXPECT_EQ(assess_connections(probe_with(d), lenient).outcome, Outcome::Pass);
 }
 
 TEST(MysqlRecorded, MissingProcessGrantIsAnError) {
