@@ -120,6 +120,81 @@ Assessment assess_group(const InstanceProbe& p, json facts) {
           facts};
 }
 
+// Why a peer replica is no failover candidate; empty when it is one.
+std::string peer_problem(const PeerState& peer, const ReplicationPolicy& policy) {
+  if (!peer.error.empty()) return peer.error;
+  if (!peer.replicates) return "does not replicate from this source";
+  if (peer.io_running != "Yes")
+    return fmt::format("IO thread {}{}", peer.io_running.empty() ? "not running" : peer.io_running,
+                       peer.last_io_error.empty() ? "" : " (" + peer.last_io_error + ")");
+  if (peer.sql_running != "Yes")
+    return fmt::format("SQL thread {}{}",
+                       peer.sql_running.empty() ? "not running" : peer.sql_running,
+                       peer.last_sql_error.empty() ? "" : " (" + peer.last_sql_error + ")");
+  if (peer.sql_delay > 0)
+    return fmt::format("a delayed replica (SQL_Delay = {} s)", peer.sql_delay);
+  if (!peer.lag_seconds) return "lag unknown";
+  if (*peer.lag_seconds > policy.max_lag_seconds)
+    return fmt::format("{} s behind (max_lag = {} s)", *peer.lag_seconds, policy.max_lag_seconds);
+  return "";
+}
+
+// A healthy replica: refused while it is the last failover candidate of a source, the
+// last semi-sync acknowledger, or a replica whose source is gone (a promotion candidate).
+Assessment assess_replica(const InstanceProbe& p, const ReplicationPolicy& policy, json facts) {
+  json sources = json::array();
+  std::vector<std::string> vetoes, passes;
+  for (const auto& s : p.sources) {
+    json peers = json::array();
+    std::vector<std::string> healthy, unhealthy;
+    for (const auto& peer : s.peers) {
+      std::string problem = peer_problem(peer, policy);
+      std::string name = fmt::format("{} (server_id {})", peer.address, peer.server_id);
+      peers.push_back({{"address", peer.address},
+                       {"server_id", peer.server_id},
+                       {"healthy", problem.empty()},
+                       {"problem", problem},
+                       {"io_running", peer.io_running},
+                       {"sql_running", peer.sql_running},
+                       {"lag_seconds", peer.lag_seconds ? json(*peer.lag_seconds) : json(nullptr)},
+                       {"sql_delay", peer.sql_delay}});
+      (problem.empty() ? healthy : unhealthy)
+          .push_back(problem.empty() ? name : fmt::format("{}: {}", name, problem));
+    }
+    sources.push_back(
+        {{"source", s.source},
+         {"error", s.error},
+         {"peers", peers},
+         {"semi_sync", {{"enabled", s.semi_sync_enabled}, {"clients", s.semi_sync_clients}}}});
+    if (!s.error.empty()) {
+      vetoes.push_back(
+          fmt::format("its source {} cannot be asked ({}); with the source gone, "
+                      "this replica may be the one to promote",
+                      s.source, s.error));
+      continue;
+    }
+    if (s.semi_sync_enabled && p.data->semi_sync_replica && s.semi_sync_clients <= 1)
+      vetoes.push_back(
+          fmt::format("the last semi-sync acknowledger of {} "
+                      "(Rpl_semi_sync_master_clients = {}): without it the "
+                      "source's commits stall or fall back to asynchronous",
+                      s.source, s.semi_sync_clients));
+    if (healthy.empty())
+      vetoes.push_back(fmt::format(
+          "the last healthy replica of {} ({})", s.source,
+          unhealthy.empty() ? std::string("no other replica is registered")
+                            : fmt::format("other replicas: {}", fmt::join(unhealthy, "; "))));
+    else
+      passes.push_back(fmt::format("{} has {} other healthy replica(s): {}", s.source,
+                                   healthy.size(), fmt::join(healthy, ", ")));
+  }
+  facts["sources"] = sources;
+  if (!vetoes.empty())
+    return {Outcome::Veto, fmt::format("{}: replica: {}", label(p), fmt::join(vetoes, "; ")),
+            facts};
+  return {Outcome::Pass, fmt::format("{}: replica; {}", label(p), fmt::join(passes, "; ")), facts};
+}
+
 }  // namespace
 
 Assessment assess_replication(const InstanceProbe& p, const ReplicationPolicy& policy) {
@@ -172,30 +247,28 @@ Assessment assess_replication(const InstanceProbe& p, const ReplicationPolicy& p
   }
   if (!channels.empty()) {
     facts["role"] = "replica";
+    // The IO thread retrying while the SQL thread applies: the source is down or cut off,
+    // and a replica whose source is gone is a promotion candidate.
+    std::vector<std::string> lost;
+    for (const auto& c : channels)
+      if (c["io_running"] == "Connecting" && c["sql_running"] == "Yes")
+        lost.push_back(fmt::format("{} ({})", c["source"].get<std::string>(),
+                                   c["last_io_error"].get<std::string>().empty()
+                                       ? std::string("IO thread Connecting")
+                                       : c["last_io_error"].get<std::string>()));
+    if (!lost.empty())
+      return {Outcome::Veto,
+              fmt::format("{}: replica whose source is unreachable: {}; with its source down, "
+                          "this replica may be the one to promote",
+                          label(p), fmt::join(lost, ", ")),
+              facts};
     if (!healthy_replica)
       return {Outcome::Pass,
               fmt::format("{}: replica with replication stopped or broken; the source does not "
                           "count on it",
                           label(p)),
               facts};
-    json sources = json::array();
-    for (const auto& s : p.sources) {
-      sources.push_back({{"source", s.source},
-                         {"replicas", s.replicas ? json(*s.replicas) : json(nullptr)},
-                         {"error", s.error}});
-      if (!s.replicas) return {Outcome::Error, fmt::format("{}: {}", label(p), s.error), facts};
-      if (*s.replicas <= 1) {
-        facts["sources"] = sources;
-        return {Outcome::Veto,
-                fmt::format("{}: the last healthy replica of {} (the source has {} replica "
-                            "connected)",
-                            label(p), s.source, *s.replicas),
-                facts};
-      }
-    }
-    facts["sources"] = sources;
-    return {Outcome::Pass, fmt::format("{}: replica; its source has other replicas", label(p)),
-            facts};
+    return assess_replica(p, policy, std::move(facts));
   }
   facts["role"] = "standalone";
   return {Outcome::Pass, fmt::format("{}: standalone (no replicas, no source)", label(p)), facts};

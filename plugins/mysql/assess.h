@@ -21,7 +21,8 @@ struct Assessment {
 
 /// Policy of the mysql-replication check.
 struct ReplicationPolicy {
-  int min_remaining_nodes = 2;  // Galera: synced nodes that must remain after this one leaves
+  int min_remaining_nodes = 2;   // Galera: synced nodes that must remain after this one leaves
+  int64_t max_lag_seconds = 30;  // a peer replica further behind is no failover candidate
 };
 
 /// Classifies the instance (standalone, primary, replica, intermediate primary, Galera node,

@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <fstream>
 
+#include <unistd.h>
+#include <climits>
+
 #include "common/procfs.h"
+#include "plugins/mysql/listening_sockets.h"
 
 namespace guardd::mysql {
 namespace {
@@ -60,10 +64,17 @@ std::optional<pid_t> read_pid_file(const std::string& path) {
 }  // namespace
 
 nlohmann::json Instance::facts() const {
-  return {{"pid", pid},           {"name", name},
-          {"exe", exe},           {"socket", socket},
-          {"port", port},         {"datadir", datadir},
-          {"pid_file", pid_file}, {"pid_file_confirmed", pid_file_confirmed}};
+  return {{"pid", pid},
+          {"name", name},
+          {"exe", exe},
+          {"socket", socket},
+          {"connect_socket", connect_socket},
+          {"socket_from", socket_listening ? "listening sockets" : "command line and option files"},
+          {"other_mount_namespace", other_namespace},
+          {"port", port},
+          {"datadir", datadir},
+          {"pid_file", pid_file},
+          {"pid_file_confirmed", pid_file_confirmed}};
 }
 
 ServerArgs parse_server_args(const std::vector<std::string>& argv) {
@@ -136,7 +147,35 @@ std::vector<Instance> discover_instances(const std::string& proc_root) {
     inst.pid_file = args.pid_file ? *args.pid_file : from_file("pid-file").value_or("");
     if (!inst.pid_file.empty() && inst.pid_file[0] != '/')
       inst.pid_file = inst.datadir + "/" + inst.pid_file;
-    if (!inst.pid_file.empty()) inst.pid_file_confirmed = read_pid_file(inst.pid_file) == pid;
+    // What the kernel says the server listens on beats any guess from its arguments: an
+    // option file, [client-server] or a group suffix may have put the socket elsewhere.
+    auto listening = listening_sockets(pid, proc_root);
+    if (!listening.unix_paths.empty()) {
+      auto& paths = listening.unix_paths;
+      auto it = std::find(paths.begin(), paths.end(), inst.socket);
+      inst.socket = it != paths.end() ? *it : paths.front();
+      inst.socket_listening = true;
+    }
+    if (!listening.tcp_ports.empty()) {
+      auto& ports = listening.tcp_ports;
+      if (std::find(ports.begin(), ports.end(), inst.port) == ports.end())
+        inst.port = ports.front();
+    }
+    // A server in a container is reached, and its files read, through its own root.
+    inst.other_namespace = in_other_mount_namespace(pid, proc_root);
+    // Without --datadir, the server's working directory is its datadir (it chdir()s
+    // there at start), whatever option file set it.
+    if (!args.datadir && !inst.other_namespace) {
+      char cwd[PATH_MAX];
+      std::string link = proc_root + "/" + std::to_string(pid) + "/cwd";
+      ssize_t n = readlink(link.c_str(), cwd, sizeof cwd - 1);
+      if (n > 0) inst.datadir.assign(cwd, static_cast<size_t>(n));
+    }
+    const std::string root =
+        inst.other_namespace ? proc_root + "/" + std::to_string(pid) + "/root" : "";
+    inst.connect_socket = root + inst.socket;
+    if (!inst.pid_file.empty())
+      inst.pid_file_confirmed = read_pid_file(root + inst.pid_file) == pid;
     found.push_back(std::move(inst));
   }
   return found;

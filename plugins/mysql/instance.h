@@ -19,7 +19,10 @@ struct Instance {
   pid_t pid = 0;
   std::string name;  // mysqld or mariadbd
   std::string exe;
-  std::string socket;
+  std::string socket;             // as the server names it (in its own mount namespace)
+  std::string connect_socket;     // where guardd connects: /proc/PID/root/... for a container
+  bool socket_listening = false;  // socket and port read from the kernel's socket tables
+  bool other_namespace = false;   // runs in another mount namespace than guardd
   int port = 3306;
   std::string datadir;
   std::string pid_file;

@@ -39,7 +39,9 @@ constexpr TypeKey kRunningKeys[] = {
 constexpr TypeKey kReplicationKeys[] = {
     kCommonKeys[0],
     kCommonKeys[1],
-    {"min_remaining_nodes", "2", "Galera: synced nodes that must remain when this one leaves."}};
+    {"min_remaining_nodes", "2", "Galera: synced nodes that must remain when this one leaves."},
+    {"max_lag", "30s",
+     "A peer replica further behind its source than this is no failover candidate."}};
 constexpr TypeKey kConnectionsKeys[] = {
     kCommonKeys[0],
     kCommonKeys[1],
@@ -54,12 +56,29 @@ struct Target {
   std::vector<std::string> sockets;  // empty: every running instance
   std::string defaults_file;
 
-  std::vector<Instance> select(std::vector<Instance> all) const {
+  /// The running instances the check is about. An `instances` path is compared after
+  /// resolving symlinks, "//", "/./" and /var/run; one matching no running server while
+  /// some server runs is an error (a moved socket must not read as "nothing running").
+  Result<std::vector<Instance>> select(const std::vector<Instance>& all) const {
     if (sockets.empty()) return all;
-    std::erase_if(all, [&](const Instance& i) {
-      return std::find(sockets.begin(), sockets.end(), i.socket) == sockets.end();
-    });
-    return all;
+    std::vector<Instance> chosen;
+    for (const auto& wanted : sockets) {
+      const std::string canonical = mysql::canonical_path(wanted);
+      auto it = std::find_if(all.begin(), all.end(), [&](const Instance& i) {
+        return i.socket == wanted || mysql::canonical_path(i.connect_socket) == canonical;
+      });
+      if (it != all.end()) {
+        chosen.push_back(*it);
+        continue;
+      }
+      if (all.empty()) continue;  // no server runs at all: nothing to judge
+      std::vector<std::string> running;
+      for (const auto& i : all)
+        running.push_back(fmt::format("{} pid {} on {}", i.name, i.pid, i.socket));
+      return Error{fmt::format("instances: {} is the socket of no running server ({} running)",
+                               wanted, fmt::join(running, ", "))};
+    }
+    return chosen;
   }
   std::string key() const {
     return fmt::format("mysql-probe|{}|{}", defaults_file, fmt::join(sockets, ","));
@@ -123,13 +142,22 @@ Result<Target> parse_target(const CheckSection& s) {
 }
 
 // The probes of one decision, shared by every MySQL check with the same target.
-using Snapshot = std::vector<InstanceProbe>;
+struct Snapshot {
+  std::vector<InstanceProbe> probes;
+  std::string error;  // the target's instances could not be chosen
+};
 
 std::shared_ptr<const Snapshot> snapshot(const CheckContext& ctx, const Target& t) {
   return ctx.scope.shared<Snapshot>(t.key(), [&] {
     Snapshot s;
-    for (const auto& inst : t.select(*mysql::running_instances(ctx.scope)))
-      s.push_back(mysql::probe_instance(inst, mysql::ProbeSettings{t.defaults_file}, ctx.deadline));
+    auto chosen = t.select(*mysql::running_instances(ctx.scope));
+    if (!chosen) {
+      s.error = chosen.error();
+      return s;
+    }
+    for (const auto& inst : *chosen)
+      s.probes.push_back(
+          mysql::probe_instance(inst, mysql::ProbeSettings{t.defaults_file}, ctx.deadline));
     return s;
   });
 }
@@ -164,7 +192,9 @@ class MysqldRunningCheck final : public Check {
       : target_(std::move(t)), at_rest_(std::move(at_rest)) {}
   CheckAnswer evaluate(const CheckContext& ctx) const override {
     const auto& all_running = *mysql::running_instances(ctx.scope);
-    auto running = target_.select(all_running);
+    auto chosen = target_.select(all_running);
+    if (!chosen) return {Outcome::Error, chosen.error(), nullptr};
+    const auto& running = *chosen;
     const int64_t now = wall_clock_us();
     std::vector<std::string> parts;
     nlohmann::json instances = nlohmann::json::array(), at_rest = nlohmann::json::array();
@@ -227,8 +257,10 @@ class ProbingCheck final : public Check {
   ProbingCheck(Target t, Policy p, std::shared_ptr<DatadirMemory> memory)
       : target_(std::move(t)), policy_(std::move(p)), memory_(std::move(memory)) {}
   CheckAnswer evaluate(const CheckContext& ctx) const override {
+    auto snap = snapshot(ctx, target_);
+    if (!snap->error.empty()) return {Outcome::Error, snap->error, nullptr};
     std::vector<Assessment> all;
-    for (const auto& probe : *snapshot(ctx, target_)) {
+    for (const auto& probe : snap->probes) {
       all.push_back(Assess(probe, policy_));
       if (memory_ && all.back().outcome != Outcome::Error)
         if (auto e = mysql::remember_running(*memory_, probe.instance,
@@ -282,6 +314,10 @@ Result<std::shared_ptr<const Check>> create_mysql_replication_check(const CheckS
     if (!n) return Error{fmt::format("{}: min_remaining_nodes: {}", v->where(), n.error())};
     p.min_remaining_nodes = static_cast<int>(*n);
   }
+  auto [lag_text, lag_where] = key_text(s, "max_lag", kReplicationKeys);
+  auto lag = parse_duration_between(lag_text, std::chrono::seconds(0), std::chrono::hours(24));
+  if (!lag) return Error{fmt::format("{}: max_lag: {}", lag_where, lag.error())};
+  p.max_lag_seconds = std::chrono::duration_cast<std::chrono::seconds>(*lag).count();
   return std::shared_ptr<const Check>(std::make_shared<ReplicationCheck>(*t, p, services.datadirs));
 }
 

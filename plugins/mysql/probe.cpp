@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -58,35 +59,124 @@ Result<std::vector<Row>> read_processlist(Connection& conn) {
   return rows;
 }
 
-SourceReplicas ask_source(const Row& channel, const ProbeSettings& settings,
-                          std::chrono::steady_clock::time_point deadline) {
-  SourceReplicas s;
-  std::string host = column(channel, {"Source_Host", "Master_Host"}).value_or("");
-  std::string port_text = column(channel, {"Source_Port", "Master_Port"}).value_or("3306");
-  int port = 3306;
+constexpr auto kPeerTimeout = std::chrono::seconds(1);
+
+int to_port(const std::string& text) {
   try {
-    port = std::stoi(port_text);
+    return std::stoi(text);
   } catch (...) {
+    return 3306;
   }
+}
+
+int64_t to_int(const std::optional<std::string>& text) {
+  return text ? std::atoll(text->c_str()) : 0;
+}
+
+Result<std::unique_ptr<Connection>> connect_tcp(const std::string& host, int port,
+                                                const ProbeSettings& settings,
+                                                std::chrono::steady_clock::time_point deadline) {
+  return Connection::open(Endpoint{"", host, port, settings.defaults_file}, deadline,
+                          settings.defaults_file.empty() ? os_user() : "");
+}
+
+// A peer replica asked about itself: its channel from the source `source_id`.
+PeerState ask_peer(const Row& host_row, int64_t source_id, const ProbeSettings& settings,
+                   std::chrono::steady_clock::time_point deadline) {
+  PeerState peer;
+  std::string host = column(host_row, {"Host"}).value_or("");
+  int port = to_port(column(host_row, {"Port"}).value_or("3306"));
+  peer.address = fmt::format("{}:{}", host, port);
+  peer.server_id = to_int(column(host_row, {"Server_id"}));
+  if (host.empty()) {
+    peer.error = "the source lists it without a host (set report_host on it)";
+    return peer;
+  }
+  auto conn = connect_tcp(host, port, settings, deadline);
+  if (!conn) {
+    peer.error = "unreachable: " + conn.error();
+    return peer;
+  }
+  ProbeData d;
+  d.version = (*conn)->server_version();
+  d.mariadb = d.version.find("MariaDB") != std::string::npos;
+  auto rows = (*conn)->query(replica_status_sql(d));
+  if (!rows) {
+    peer.error = "cannot read its replica status: " + rows.error();
+    return peer;
+  }
+  for (const auto& ch : *rows) {
+    if (to_int(column(ch, {"Source_Server_Id", "Master_Server_Id"})) != source_id) continue;
+    peer.replicates = true;
+    peer.io_running = column(ch, {"Replica_IO_Running", "Slave_IO_Running"}).value_or("");
+    peer.sql_running = column(ch, {"Replica_SQL_Running", "Slave_SQL_Running"}).value_or("");
+    peer.last_io_error = column(ch, {"Last_IO_Error"}).value_or("");
+    peer.last_sql_error = column(ch, {"Last_SQL_Error"}).value_or("");
+    if (auto lag = column(ch, {"Seconds_Behind_Source", "Seconds_Behind_Master"}); lag)
+      peer.lag_seconds = std::atoll(lag->c_str());
+    peer.sql_delay = to_int(column(ch, {"SQL_Delay"}));
+    break;
+  }
+  return peer;
+}
+
+// The source of a replication channel asked for its registered replicas, and each of those
+// (but this server) asked for its own state: a Binlog Dump thread outlives a stopped,
+// crashed or hung replica and says nothing of its SQL thread, lag or delay.
+SourceView ask_source(const Row& channel, int64_t own_server_id, const ProbeSettings& settings,
+                      std::chrono::steady_clock::time_point deadline) {
+  SourceView s;
+  std::string host = column(channel, {"Source_Host", "Master_Host"}).value_or("");
+  int port = to_port(column(channel, {"Source_Port", "Master_Port"}).value_or("3306"));
   s.source = fmt::format("{}:{}", host, port);
+  s.server_id = to_int(column(channel, {"Source_Server_Id", "Master_Server_Id"}));
   if (host.empty()) {
     s.error = "replica status names no source host";
     return s;
   }
-  auto conn = Connection::open(Endpoint{"", host, port, settings.defaults_file}, deadline,
-                               settings.defaults_file.empty() ? os_user() : "");
+  auto conn = connect_tcp(host, port, settings, deadline);
   if (!conn) {
-    s.error = "cannot ask the source how many replicas it has: " + conn.error();
+    s.error = "cannot ask the source about its replicas: " + conn.error();
     return s;
   }
-  auto rows = read_processlist(**conn);
-  if (!rows) {
-    s.error = rows.error();
+  ProbeData d;
+  d.version = (*conn)->server_version();
+  d.mariadb = d.version.find("MariaDB") != std::string::npos;
+  auto hosts = (*conn)->query(d.mariadb || d.version.rfind("5.", 0) == 0 ? "SHOW SLAVE HOSTS"
+                                                                         : "SHOW REPLICAS");
+  if (!hosts) {
+    s.error =
+        "cannot list the source's replicas (SHOW SLAVE HOSTS needs REPLICATION MASTER "
+        "ADMIN on MariaDB, REPLICATION SLAVE on MySQL; see README): " +
+        hosts.error();
     return s;
   }
-  int n = 0;
-  for (const auto& r : *rows) n += is_binlog_dump(r) ? 1 : 0;
-  s.replicas = n;
+  // Semi-sync: whether the source waits for an acknowledgement, and from how many.
+  for (const char* sql : {"SHOW GLOBAL VARIABLES WHERE Variable_name IN "
+                          "('rpl_semi_sync_master_enabled', 'rpl_semi_sync_source_enabled')",
+                          "SHOW GLOBAL STATUS WHERE Variable_name IN "
+                          "('Rpl_semi_sync_master_clients', 'Rpl_semi_sync_source_clients')"}) {
+    auto rows = (*conn)->query(sql);
+    if (!rows) continue;  // no semi-sync plugin: asynchronous replication
+    for (const auto& r : *rows) {
+      std::string name = column(r, {"Variable_name"}).value_or("");
+      std::string value = column(r, {"Value"}).value_or("");
+      if (name.find("enabled") != std::string::npos) s.semi_sync_enabled = value == "ON";
+      if (name.find("clients") != std::string::npos) s.semi_sync_clients = std::atoi(value.c_str());
+    }
+  }
+  conn->reset();  // the source is not kept waiting while the peers are asked
+  // Each peer gets at most a second (libmariadb's smallest timeout), so a hung peer is
+  // reported as such instead of running the whole check out of time.
+  for (const auto& row : *hosts) {
+    Row r = row;
+    if (!r.count("Server_id") && r.count("Server_Id")) r["Server_id"] = r["Server_Id"];
+    if (!r.count("Host") && r.count("Host_name")) r["Host"] = r["Host_name"];
+    if (to_int(column(r, {"Server_id"})) == own_server_id) continue;
+    s.peers.push_back(
+        ask_peer(r, s.server_id, settings,
+                 std::min(deadline, std::chrono::steady_clock::now() + kPeerTimeout)));
+  }
   return s;
 }
 
@@ -103,6 +193,32 @@ bool has_idle_session(const ProbeData& d) {
   return false;
 }
 
+// Empty when the server that answered is `instance`: its pid file (as @@pid_file names it,
+// read through the instance's root) holds the instance's pid, or failing that its
+// @@datadir is the instance's.
+std::string answered_by_other_server(const Instance& instance, const ProbeData& d) {
+  const std::string root =
+      instance.other_namespace ? fmt::format("/proc/{}/root", instance.pid) : "";
+  std::string pid_file = d.pid_file;
+  if (!pid_file.empty() && pid_file[0] != '/') pid_file = d.datadir + "/" + pid_file;
+  std::ifstream in(root + pid_file);
+  long pid = 0;
+  if (!pid_file.empty() && in >> pid) {
+    if (pid == instance.pid) return "";
+    return fmt::format("the server answering on {} is not pid {}: its pid file {} names pid {}",
+                       instance.socket, instance.pid, pid_file, pid);
+  }
+  auto trimmed = [](std::string s) {
+    while (s.size() > 1 && s.back() == '/') s.pop_back();
+    return s;
+  };
+  if (!d.datadir.empty() && trimmed(d.datadir) == trimmed(instance.datadir)) return "";
+  return fmt::format(
+      "cannot confirm that the server answering on {} is pid {} (pid file {} "
+      "unreadable, datadir {} is not {})",
+      instance.socket, instance.pid, pid_file, d.datadir, instance.datadir);
+}
+
 }  // namespace
 
 bool is_binlog_dump(const Row& row) {
@@ -117,7 +233,8 @@ Result<ProbeData> collect(Connection& conn) {
   // Each query is a round trip to the server: ask what the server has in one. MySQL has
   // @@server_uuid; MariaDB has none, but has @@wsrep_on (unless built without Galera).
   const std::string who =
-      "SELECT CONNECTION_ID() AS id, SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AS account";
+      "SELECT CONNECTION_ID() AS id, SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AS account, "
+      "@@server_id AS server_id, @@pid_file AS pid_file, @@datadir AS datadir";
   auto id = conn.query(who + (d.mariadb ? ", @@wsrep_on AS wsrep_on" : ", @@server_uuid AS uuid"));
   if (!id) id = conn.query(who);
   if (!id) return Error{"cannot read the connection id: " + id.error()};
@@ -126,6 +243,9 @@ Result<ProbeData> collect(Connection& conn) {
     Row& first = (*id)[0];
     d.connection_id = std::stoll(first["id"].value_or("0"));
     d.account = first["account"].value_or("");
+    d.server_id = std::stoll(first["server_id"].value_or("0"));
+    d.pid_file = first["pid_file"].value_or("");
+    d.datadir = first["datadir"].value_or("");
     d.server_uuid = first.count("uuid") ? first["uuid"].value_or("") : "";
     if (first.count("wsrep_on")) wsrep_on = first["wsrep_on"].value_or("0") == "1";
   }
@@ -162,6 +282,14 @@ Result<ProbeData> collect(Connection& conn) {
   auto rs = conn.query(replica_status_sql(d));
   if (!rs) return Error{"cannot read replica status: " + rs.error()};
   d.replica_status = std::move(*rs);
+  if (!d.replica_status.empty()) {
+    auto semi = conn.query(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN "
+        "('Rpl_semi_sync_slave_status', 'Rpl_semi_sync_replica_status')");
+    if (semi)
+      for (const auto& r : *semi)
+        if (column(r, {"Value"}).value_or("") == "ON") d.semi_sync_replica = true;
+  }
 
   if (d.mariadb) {
     d.wsrep_on = wsrep_on.value_or(false);
@@ -224,12 +352,12 @@ InstanceProbe probe_instance(const Instance& instance, const ProbeSettings& sett
                              std::chrono::steady_clock::time_point deadline) {
   InstanceProbe p;
   p.instance = instance;
-  std::unique_lock serial(instance_lock(instance.socket), std::defer_lock);
+  std::unique_lock serial(instance_lock(instance.connect_socket), std::defer_lock);
   if (!serial.try_lock_until(deadline)) {
     p.error = "timed out waiting for another probe of this instance";
     return p;
   }
-  Endpoint ep{instance.socket, "", instance.port, settings.defaults_file};
+  Endpoint ep{instance.connect_socket, "", instance.port, settings.defaults_file};
   auto conn = Connection::open(ep, deadline, settings.defaults_file.empty() ? os_user() : "");
   if (!conn) {
     p.error = conn.error();
@@ -240,13 +368,19 @@ InstanceProbe probe_instance(const Instance& instance, const ProbeSettings& sett
     p.error = data.error();
     return p;
   }
+  // The server that answered must be the process found: another server (a container's,
+  // or one that took over a stale socket path) would be judged in its place.
+  if (auto mismatch = answered_by_other_server(instance, *data); !mismatch.empty()) {
+    p.error = mismatch;
+    return p;
+  }
   // Keyed by pid too: a restarted server hands out the same ids again.
   const std::string key = fmt::format("{}#{}", instance.socket, instance.pid);
   data->own_sessions = closed_sessions().recent(key);
   closed_sessions().add(key, data->connection_id);  // closed when `conn` goes
   for (const auto& channel : data->replica_status) {
     auto io = column(channel, {"Replica_IO_Running", "Slave_IO_Running"}).value_or("");
-    if (io == "Yes") p.sources.push_back(ask_source(channel, settings, deadline));
+    if (io == "Yes") p.sources.push_back(ask_source(channel, data->server_id, settings, deadline));
   }
   p.data = std::move(*data);
   return p;

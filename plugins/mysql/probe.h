@@ -19,8 +19,11 @@ struct ProbeData {
   std::string version;
   bool mariadb = false;
   int64_t connection_id = 0;
+  int64_t server_id = 0;
+  bool semi_sync_replica = false;  // this server acknowledges its source's semi-sync commits
   std::string server_uuid;
-  std::string account;  // the user guardd is logged in as (CURRENT_USER(), without @host)
+  std::string account;            // the user guardd is logged in as (CURRENT_USER(), without @host)
+  std::string pid_file, datadir;  // @@pid_file and @@datadir: which server answered
   std::set<int64_t> own_sessions;  // guardd's recently closed probe sessions, maybe not gone yet
   bool has_process_privilege = false;
   std::vector<Row> processlist;
@@ -31,11 +34,25 @@ struct ProbeData {
   std::vector<Row> group_members;  // performance_schema.replication_group_members
 };
 
-/// The replicas a replica's source has connected, asked of the source itself.
-struct SourceReplicas {
-  std::string source;           // host:port
-  std::optional<int> replicas;  // Binlog Dump threads on the source
-  std::string error;            // why it could not be asked
+/// Another replica of the same source, as it reports its own replication state.
+struct PeerState {
+  std::string address;  // host:port as the source lists it (SHOW SLAVE HOSTS)
+  int64_t server_id = 0;
+  std::string error;        // why it could not be asked (unreachable, refused, hung)
+  bool replicates = false;  // it has a channel from this source (by Master_Server_Id)
+  std::string io_running, sql_running, last_io_error, last_sql_error;
+  std::optional<int64_t> lag_seconds;  // NULL while the SQL thread is not running
+  int64_t sql_delay = 0;               // a delayed replica's configured delay
+};
+
+/// What a replica's source says about its replicas, and each of them about itself.
+struct SourceView {
+  std::string source;  // host:port
+  std::string error;   // why the source could not be asked; empty when it was
+  int64_t server_id = 0;
+  std::vector<PeerState> peers;    // the other registered replicas (not this one)
+  bool semi_sync_enabled = false;  // the source waits for a semi-sync acknowledgement
+  int semi_sync_clients = 0;       // replicas acknowledging semi-sync now
 };
 
 /// The probe of one instance: data, or why it could not be had.
@@ -43,7 +60,7 @@ struct InstanceProbe {
   Instance instance;
   std::optional<ProbeData> data;
   std::string error;
-  std::vector<SourceReplicas> sources;  // for each running replication channel
+  std::vector<SourceView> sources;  // for each replication channel whose IO thread runs
 };
 
 /// Settings shared by the probe's connections.

@@ -344,7 +344,68 @@ TEST(MySql, PrimaryAndReplicas) {
       std::string::npos);
 }
 
-TEST(MySql, UnreachableSourceIsAnError) {
+// A replica is the last failover candidate unless another replica of its source is one
+// by its own account. The source's Binlog Dump thread of a peer whose SQL thread broke, or
+// that hangs, stays (the old count allowed both); a delayed replica is no candidate; a
+// replica whose source went down is the one to promote. Each is asked within seconds of
+// the change, when the stale thread would still be there.
+TEST(MySql, PeerReplicasAreJudgedByTheirOwnState) {
+  MariaDbServer primary(1), replica1(2), replica2(3);
+  ASSERT_TRUE(primary.start()) << primary.error_log();
+  ASSERT_TRUE(replica1.start()) << replica1.error_log();
+  ASSERT_TRUE(replica2.start()) << replica2.error_log();
+  std::string creds = create_monitor_account(primary, primary.dir().path());
+  ASSERT_TRUE(start_replication(replica1, primary)) << replica1.error_log();
+  ASSERT_TRUE(start_replication(replica2, primary)) << replica2.error_log();
+  Guardd g("", mysql_sections(replica1.socket(), creds));
+  ASSERT_TRUE(g.start()) << g.log();
+  auto repl_reason = [](const Checked& c) {
+    return c.check("mysql-replication")["reason"].get<std::string>();
+  };
+  const std::string peer = "127.0.0.1:" + std::to_string(replica2.port()) + " (server_id 3)";
+  auto c = ask(g, "reboot");
+  ASSERT_EQ(c.exit_code, 0) << c.dump();
+  EXPECT_NE(repl_reason(c).find("1 other healthy replica(s): " + peer), std::string::npos)
+      << repl_reason(c);
+
+  ASSERT_EQ(replica2.exec("STOP SLAVE SQL_THREAD"), "");
+  c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  EXPECT_NE(repl_reason(c).find(
+                "the last healthy replica of 127.0.0.1:" + std::to_string(primary.port()) +
+                " (other replicas: " + peer + ": SQL thread No"),
+            std::string::npos)
+      << repl_reason(c);
+  ASSERT_EQ(replica2.exec("START SLAVE SQL_THREAD"), "");
+  c = poll_until([&] { return ask(g, "reboot"); },
+                 [](const Checked& r) { return r.exit_code == 0; });
+  EXPECT_EQ(c.exit_code, 0) << c.dump();
+
+  replica2.freeze();
+  c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  EXPECT_NE(repl_reason(c).find(peer + ": unreachable"), std::string::npos) << repl_reason(c);
+  replica2.thaw();
+
+  ASSERT_EQ(replica2.exec("STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 3600; START SLAVE"), "");
+  c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  EXPECT_NE(repl_reason(c).find("a delayed replica (SQL_Delay = 3600 s)"), std::string::npos)
+      << repl_reason(c);
+
+  primary.stop();
+  c = poll_until([&] { return ask(g, "reboot"); },
+                 [&](const Checked& r) {
+                   return repl_reason(r).find("source is unreachable") != std::string::npos;
+                 });
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  EXPECT_NE(repl_reason(c).find("replica whose source is unreachable: 127.0.0.1:" +
+                                std::to_string(primary.port())),
+            std::string::npos)
+      << repl_reason(c);
+}
+
+TEST(MySql, SourceThatCannotBeAskedRefuses) {
   MariaDbServer primary(1), replica(2);
   ASSERT_TRUE(primary.start() && replica.start());
   std::string creds = create_monitor_account(primary, primary.dir().path());
@@ -356,8 +417,9 @@ TEST(MySql, UnreachableSourceIsAnError) {
   auto c = ask(g, "reboot");
   EXPECT_EQ(c.exit_code, 1) << c.dump();
   auto repl = c.check("mysql-replication");
-  EXPECT_EQ(repl["outcome"], "error") << repl;
-  EXPECT_NE(repl["reason"].get<std::string>().find("cannot ask the source"), std::string::npos)
+  EXPECT_EQ(repl["outcome"], "veto") << repl;
+  EXPECT_NE(repl["reason"].get<std::string>().find("cannot ask the source about its replicas"),
+            std::string::npos)
       << repl;
 }
 
@@ -613,6 +675,55 @@ TEST(MySql, SeveralInstancesAreEachChecked) {
   auto d = ask(one, "reinstall");
   ASSERT_EQ(d.check("mysqld-running")["facts"]["instances"].size(), 1u);
   EXPECT_EQ(d.check("mysqld-running")["facts"]["instances"][0]["pid"], b.pid());
+}
+
+// The socket is read from the kernel's tables for the server's own fds, not guessed from
+// its command line: here it is set only in [client-server] of the option file the server
+// was started with (which the old reader ignored, guessing /run/mysqld/mysqld.sock). An
+// `instances` path naming it through a symlink or "//" matches; one naming no running
+// server is an error while a server runs, never "no mysqld running".
+TEST(MySql, SocketFromTheListeningSocketsAndInstancesCompareResolved) {
+  MariaDbServer db(1);
+  std::string file = db.dir() / "my.cnf";
+  write_file(file,
+             "[client-server]\nsocket = " + db.socket() + "\n\n[mysqld]\n" + db.option_lines());
+  ASSERT_TRUE(db.start_from_option_file(file)) << db.error_log();
+  std::string creds = create_monitor_account(db, db.dir().path());
+  {
+    Guardd g("", mysql_sections("auto", creds));
+    ASSERT_TRUE(g.start()) << g.log();
+    auto c = ask(g, "reboot");
+    EXPECT_EQ(c.exit_code, 0) << c.dump();
+    auto facts = c.check("mysql-replication")["facts"]["instances"][0];
+    EXPECT_EQ(facts["socket"], db.socket()) << facts;
+    EXPECT_EQ(facts["port"], db.port()) << facts;
+    EXPECT_EQ(facts["socket_from"], "listening sockets") << facts;
+    EXPECT_EQ(facts["role"], "standalone") << facts;
+  }
+  std::string link = db.dir() / "link.sock";
+  std::filesystem::create_symlink(db.socket(), link);
+  std::string doubled = db.socket();
+  doubled.insert(doubled.rfind('/'), "/.//");
+  for (const std::string& path : {link, doubled}) {
+    Guardd g("", mysql_sections(path, creds));
+    ASSERT_TRUE(g.start()) << g.log();
+    auto c = ask(g, "reinstall");
+    EXPECT_EQ(c.exit_code, 1) << path << c.dump();
+    EXPECT_EQ(c.check("mysqld-running")["outcome"], "veto") << path << c.dump();
+    EXPECT_EQ(c.check("mysql-replication")["outcome"], "pass") << path << c.dump();
+  }
+  Guardd g("", mysql_sections("/run/nowhere/mysqld.sock", creds));
+  ASSERT_TRUE(g.start()) << g.log();
+  auto c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  auto repl = c.check("mysql-replication");
+  EXPECT_EQ(repl["outcome"], "error") << repl;
+  EXPECT_NE(repl["reason"].get<std::string>().find(
+                "instances: /run/nowhere/mysqld.sock is the socket of no running server "
+                "(mariadbd pid " +
+                std::to_string(db.pid()) + " on " + db.socket() + " running)"),
+            std::string::npos)
+      << repl;
 }
 
 // A wipe of the device that holds a running server's datadir names the server. Loop

@@ -135,6 +135,26 @@ bool MariaDbServer::start() {
         "--tmpdir=" + datadir_ + "/tmp"})
     argv.push_back(a);
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  return spawn(argv);
+}
+
+std::string MariaDbServer::option_lines() const {
+  return "datadir = " + datadir_ + "\nport = " + std::to_string(port_) +
+         "\nbind-address = 127.0.0.1\npid-file = " + datadir_ +
+         "/mysqld.pid\nlog-error = " + datadir_ +
+         "/error.log\nserver-id = " + std::to_string(server_id_) + "\nlog-bin = " + datadir_ +
+         "/binlog\nskip-name-resolve\ninnodb-buffer-pool-size = 32M\ntmpdir = " + datadir_ +
+         "/tmp\n";
+}
+
+bool MariaDbServer::start_from_option_file(const std::string& file) {
+  std::vector<std::string> argv = {"/usr/sbin/mariadbd", "--defaults-file=" + file};
+  if (geteuid() == 0) argv.push_back("--user=root");
+  return spawn(argv);
+}
+
+bool MariaDbServer::spawn(const std::vector<std::string>& argv_in) {
+  std::vector<std::string> argv = argv_in;
   pid_ = fork();
   if (pid_ < 0) return false;
   if (pid_ == 0) {

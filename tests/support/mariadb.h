@@ -29,6 +29,11 @@ class MariaDbServer {
 
   /// Starts mariadbd and waits until it answers; false (see error_log()) on failure.
   bool start();
+  /// Starts mariadbd with `--defaults-file=FILE` and no other option: the file sets
+  /// everything (datadir(), socket(), port() among them), the way a packaged server runs.
+  bool start_from_option_file(const std::string& file);
+  /// The options start() passes, as an option file's lines (for start_from_option_file).
+  std::string option_lines() const;
   /// SIGTERM and waitpid (SIGKILL after a deadline).
   void stop();
   /// SIGKILL and waitpid: the socket and pid files stay behind.
@@ -58,13 +63,14 @@ class MariaDbServer {
   std::string os_user_;
   pid_t pid_ = -1;
   bool frozen_ = false;
+  bool spawn(const std::vector<std::string>& argv);
 };
 
 /// Creates the monitoring account guardd@localhost and guardd@127.0.0.1 with `grants` and
 /// writes a defaults file (mode 0600) for it into `dir`; returns its path.
 std::string create_monitor_account(
     MariaDbServer& server, const std::string& dir,
-    const std::string& grants = "PROCESS, SLAVE MONITOR, BINLOG MONITOR",
+    const std::string& grants = "PROCESS, SLAVE MONITOR, REPLICATION MASTER ADMIN",
     const std::string& password = "guardd-test-pw");
 
 /// Makes `replica` replicate from `primary` over 127.0.0.1 and waits until the primary

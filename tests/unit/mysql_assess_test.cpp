@@ -50,22 +50,121 @@ TEST(MysqlRecorded, Mysql8PrimaryWithReplicas) {
   EXPECT_EQ(c.outcome, Outcome::Pass) << "dump threads, daemons and guardd itself are no clients";
 }
 
+// A peer replica that reports itself healthy: both threads, no error, no delay, no lag.
+PeerState healthy_peer(const std::string& address, int64_t server_id) {
+  PeerState p;
+  p.address = address;
+  p.server_id = server_id;
+  p.replicates = true;
+  p.io_running = "Yes";
+  p.sql_running = "Yes";
+  p.lag_seconds = 0;
+  return p;
+}
+
 TEST(MysqlRecorded, Mysql8ReplicaColumnsAndLastReplica) {
   ProbeData d;
   d.version = "8.4.0";
   d.replica_status = {mysql8_channel("Yes", "Yes")};
   InstanceProbe p = probe_with(d);
-  p.sources.push_back({"10.0.0.1:3306", 1, ""});
+  p.sources.push_back(SourceView{"10.0.0.1:3306", "", 1, {}, false, 0});
   auto a = assess_replication(p, {});
   EXPECT_EQ(a.outcome, Outcome::Veto);
-  EXPECT_NE(a.reason.find("last healthy replica of 10.0.0.1:3306"), std::string::npos) << a.reason;
+  EXPECT_NE(a.reason.find("the last healthy replica of 10.0.0.1:3306 (no other replica is "
+                          "registered)"),
+            std::string::npos)
+      << a.reason;
   EXPECT_EQ(a.facts["replication"][0]["source"], "10.0.0.1:3306");
   EXPECT_EQ(a.facts["replication"][0]["io_running"], "Yes");
 
-  p.sources[0].replicas = 3;
+  p.sources[0].peers = {healthy_peer("10.0.0.3:3306", 3)};
+  a = assess_replication(p, {});
+  EXPECT_EQ(a.outcome, Outcome::Pass) << a.reason;
+  EXPECT_NE(a.reason.find("1 other healthy replica(s): 10.0.0.3:3306 (server_id 3)"),
+            std::string::npos)
+      << a.reason;
+  p.sources[0] = SourceView{"10.0.0.1:3306", "cannot connect to 10.0.0.1:3306", 1, {}, false, 0};
+  a = assess_replication(p, {});
+  EXPECT_EQ(a.outcome, Outcome::Veto) << "a source that cannot be asked: " << a.reason;
+  EXPECT_NE(a.reason.find("may be the one to promote"), std::string::npos) << a.reason;
+}
+
+// A peer counts only when it is a failover candidate by its own account.
+TEST(MysqlRecorded, PeerReplicasAreJudgedByTheirOwnState) {
+  ProbeData d;
+  d.version = "10.11.6-MariaDB";
+  d.mariadb = true;
+  d.replica_status = {mysql8_channel("Yes", "Yes")};
+  InstanceProbe p = probe_with(d);
+  auto with_peer = [&](PeerState peer) {
+    p.sources = {SourceView{"10.0.0.1:3306", "", 1, {std::move(peer)}, false, 0}};
+    return assess_replication(p, {});
+  };
+  struct Case {
+    const char* what;
+    PeerState peer;
+    const char* reason;
+  };
+  PeerState hung = healthy_peer("10.0.0.3:3306", 3);
+  hung.error = "unreachable: Lost connection to server at 'handshake' (error 2013)";
+  PeerState sql_broken = healthy_peer("10.0.0.3:3306", 3);
+  sql_broken.sql_running = "No";
+  sql_broken.last_sql_error = "Duplicate entry '1' for key 'PRIMARY'";
+  sql_broken.lag_seconds.reset();
+  PeerState io_stopped = healthy_peer("10.0.0.3:3306", 3);
+  io_stopped.io_running = "No";
+  PeerState lagging = healthy_peer("10.0.0.3:3306", 3);
+  lagging.lag_seconds = 600;
+  PeerState delayed = healthy_peer("10.0.0.3:3306", 3);
+  delayed.sql_delay = 3600;
+  PeerState archiver = healthy_peer("10.0.0.4:3306", 4);
+  archiver.replicates = false;  // a binlog reader answering as a server, no channel from us
+  for (const Case& c : {Case{"hung", hung, "unreachable"},
+                        Case{"SQL thread broken", sql_broken, "SQL thread No (Duplicate entry"},
+                        Case{"IO thread stopped", io_stopped, "IO thread No"},
+                        Case{"lagging", lagging, "600 s behind (max_lag = 30 s)"},
+                        Case{"delayed", delayed, "a delayed replica (SQL_Delay = 3600 s)"},
+                        Case{"archiver", archiver, "does not replicate from this source"}}) {
+    auto a = with_peer(c.peer);
+    EXPECT_EQ(a.outcome, Outcome::Veto) << c.what << ": " << a.reason;
+    EXPECT_NE(a.reason.find("the last healthy replica of 10.0.0.1:3306"), std::string::npos)
+        << c.what << ": " << a.reason;
+    EXPECT_NE(a.reason.find(c.reason), std::string::npos) << c.what << ": " << a.reason;
+  }
+  EXPECT_EQ(with_peer(healthy_peer("10.0.0.3:3306", 3)).outcome, Outcome::Pass);
+}
+
+// Semi-sync: the last acknowledger is refused even with other (asynchronous) replicas.
+TEST(MysqlRecorded, LastSemiSyncAcknowledgerIsRefused) {
+  ProbeData d;
+  d.version = "10.11.6-MariaDB";
+  d.mariadb = true;
+  d.replica_status = {mysql8_channel("Yes", "Yes")};
+  d.semi_sync_replica = true;
+  InstanceProbe p = probe_with(d);
+  p.sources = {SourceView{"10.0.0.1:3306", "", 1, {healthy_peer("10.0.0.3:3306", 3)}, true, 1}};
+  auto a = assess_replication(p, {});
+  EXPECT_EQ(a.outcome, Outcome::Veto);
+  EXPECT_NE(a.reason.find("the last semi-sync acknowledger of 10.0.0.1:3306"), std::string::npos)
+      << a.reason;
+  p.sources[0].semi_sync_clients = 2;
   EXPECT_EQ(assess_replication(p, {}).outcome, Outcome::Pass);
-  p.sources[0] = {"10.0.0.1:3306", std::nullopt, "cannot connect to 10.0.0.1:3306"};
-  EXPECT_EQ(assess_replication(p, {}).outcome, Outcome::Error) << "unreachable source";
+}
+
+// The IO thread retrying while the SQL thread applies: the source is gone.
+TEST(MysqlRecorded, ReplicaWhoseSourceIsDownIsRefused) {
+  ProbeData d;
+  d.version = "10.11.6-MariaDB";
+  d.mariadb = true;
+  Row ch = mysql8_channel("Connecting", "Yes");
+  ch["Last_IO_Error"] = "error reconnecting to master 'repl@10.0.0.1:3306'";
+  d.replica_status = {ch};
+  auto a = assess_replication(probe_with(d), {});
+  EXPECT_EQ(a.outcome, Outcome::Veto);
+  EXPECT_NE(a.reason.find("replica whose source is unreachable: 10.0.0.1:3306 (error "
+                          "reconnecting"),
+            std::string::npos)
+      << a.reason;
 }
 
 TEST(MysqlRecorded, Mysql57SlaveColumnsStoppedReplicaPasses) {
