@@ -69,14 +69,38 @@ Assessment assess_galera(const InstanceProbe& p, const ReplicationPolicy& policy
             fmt::format("{}: Galera node is {} (a donor or desynced node is serving the cluster)",
                         label(p), state.empty() ? "in an unknown state" : state),
             facts};
-  int remaining = size - 1;
+  // What remains is the other nodes that are data copies in step with the cluster, by
+  // their own account: an arbitrator (no client address), a donor, a joining or an
+  // unreachable node is not one.
+  std::vector<std::string> synced, not_synced;
+  json peers = json::array();
+  for (const auto& peer : p.galera_peers) {
+    std::string problem = !peer.error.empty()                ? peer.error
+                          : peer.cluster_status != "Primary" ? "not in the Primary component"
+                          : peer.local_state != "Synced"     ? peer.local_state
+                                                             : "";
+    peers.push_back({{"address", peer.address},
+                     {"local_state", peer.local_state},
+                     {"cluster_status", peer.cluster_status},
+                     {"problem", problem}});
+    (problem.empty() ? synced : not_synced)
+        .push_back(problem.empty() ? peer.address : fmt::format("{} ({})", peer.address, problem));
+  }
+  facts["galera"]["peers"] = peers;
+  facts["galera"]["incoming_addresses"] = ws["wsrep_incoming_addresses"];
+  const int remaining = static_cast<int>(synced.size());
+  facts["galera"]["synced_peers"] = remaining;
+  std::string others =
+      not_synced.empty() ? "" : fmt::format("; not counted: {}", fmt::join(not_synced, ", "));
   if (remaining < policy.min_remaining_nodes)
     return {Outcome::Veto,
-            fmt::format("{}: Galera cluster of {} nodes would keep {} (min_remaining_nodes = {})",
-                        label(p), size, remaining, policy.min_remaining_nodes),
+            fmt::format("{}: Galera cluster of {} nodes would keep {} synced data node(s) "
+                        "(min_remaining_nodes = {}){}",
+                        label(p), size, remaining, policy.min_remaining_nodes, others),
             facts};
   return {Outcome::Pass,
-          fmt::format("{}: synced Galera node; {} of {} nodes remain", label(p), remaining, size),
+          fmt::format("{}: synced Galera node; {} synced data node(s) remain of {}: {}{}", label(p),
+                      remaining, size, fmt::join(synced, ", "), others),
           facts};
 }
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -180,6 +181,74 @@ SourceView ask_source(const Row& channel, int64_t own_server_id, const ProbeSett
   return s;
 }
 
+// Every other Galera node with a client address (an arbitrator has none) asked for its
+// own state: wsrep_cluster_size counts arbitrators and donors, which hold no usable copy.
+std::vector<GaleraPeer> ask_galera_peers(const ProbeData& d, const Instance& self,
+                                         const ProbeSettings& settings,
+                                         std::chrono::steady_clock::time_point deadline) {
+  std::string addresses;
+  for (const auto& r : d.wsrep_status)
+    if (column(r, {"Variable_name"}).value_or("") == "wsrep_incoming_addresses")
+      addresses = column(r, {"Value"}).value_or("");
+  std::vector<GaleraPeer> peers;
+  std::stringstream list(addresses);
+  std::string address;
+  bool self_seen = false;
+  int unknown = 0;  // members listed without a client address
+  while (std::getline(list, address, ',')) {
+    auto colon = address.rfind(':');
+    if (address.empty() || address == "AUTO" || colon == std::string::npos) {
+      ++unknown;
+      continue;
+    }
+    std::string host = address.substr(0, colon);
+    int port = to_port(address.substr(colon + 1));
+    if (port == self.port && (host == "127.0.0.1" || host == "localhost" || host == "::1")) {
+      self_seen = true;
+      continue;  // this node
+    }
+    GaleraPeer peer;
+    peer.address = address;
+    auto conn = connect_tcp(host, port, settings,
+                            std::min(deadline, std::chrono::steady_clock::now() + kPeerTimeout));
+    if (!conn) {
+      peer.error = "unreachable: " + conn.error();
+      peers.push_back(std::move(peer));
+      continue;
+    }
+    auto rows = (*conn)->query(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state_comment', "
+        "'wsrep_cluster_status', 'wsrep_gcomm_uuid')");
+    if (!rows) {
+      peer.error = "cannot read its Galera status: " + rows.error();
+    } else {
+      std::string uuid;
+      for (const auto& r : *rows) {
+        std::string name = column(r, {"Variable_name"}).value_or("");
+        std::string value = column(r, {"Value"}).value_or("");
+        if (name == "wsrep_local_state_comment") peer.local_state = value;
+        if (name == "wsrep_cluster_status") peer.cluster_status = value;
+        if (name == "wsrep_gcomm_uuid") uuid = value;
+      }
+      if (!uuid.empty() && uuid == d.galera_node_uuid) {
+        self_seen = true;
+        continue;  // this node, by another name
+      }
+    }
+    peers.push_back(std::move(peer));
+  }
+  // A member without a client address cannot be asked, so it is no verified data copy
+  // (an arbitrator has none; a node whose wsrep_node_incoming_address resolves to AUTO
+  // neither). When this node is not among the addressed ones, it is one of those.
+  if (!self_seen && unknown > 0) --unknown;
+  for (int i = 0; i < unknown; ++i)
+    peers.push_back(GaleraPeer{"AUTO",
+                               "no client address to ask it (an arbitrator, or "
+                               "wsrep_node_incoming_address unset)",
+                               "", ""});
+  return peers;
+}
+
 // InnoDB's refresh interval for information_schema.INNODB_TRX (100 ms), and a margin.
 constexpr auto kTrxCacheWindow = std::chrono::milliseconds(110);
 
@@ -297,6 +366,9 @@ Result<ProbeData> collect(Connection& conn) {
       auto ws = conn.query("SHOW GLOBAL STATUS LIKE 'wsrep%'");
       if (!ws) return Error{"cannot read Galera status: " + ws.error()};
       d.wsrep_status = std::move(*ws);
+      for (const auto& r : d.wsrep_status)
+        if (column(r, {"Variable_name"}).value_or("") == "wsrep_gcomm_uuid")
+          d.galera_node_uuid = column(r, {"Value"}).value_or("");
     }
   } else {
     // Group Replication exists only on MySQL; a server without the plugin has an empty table.
@@ -378,6 +450,7 @@ InstanceProbe probe_instance(const Instance& instance, const ProbeSettings& sett
   const std::string key = fmt::format("{}#{}", instance.socket, instance.pid);
   data->own_sessions = closed_sessions().recent(key);
   closed_sessions().add(key, data->connection_id);  // closed when `conn` goes
+  if (data->wsrep_on) p.galera_peers = ask_galera_peers(*data, instance, settings, deadline);
   for (const auto& channel : data->replica_status) {
     auto io = column(channel, {"Replica_IO_Running", "Slave_IO_Running"}).value_or("");
     if (io == "Yes") p.sources.push_back(ask_source(channel, data->server_id, settings, deadline));

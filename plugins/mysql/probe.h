@@ -31,6 +31,7 @@ struct ProbeData {
   std::vector<Row> replica_status;  // one row per channel
   std::vector<Row> wsrep_status;    // SHOW GLOBAL STATUS LIKE 'wsrep%' (Variable_name, Value)
   bool wsrep_on = false;
+  std::string galera_node_uuid;    // wsrep_gcomm_uuid: this node among the others
   std::vector<Row> group_members;  // performance_schema.replication_group_members
 };
 
@@ -55,12 +56,21 @@ struct SourceView {
   int semi_sync_clients = 0;       // replicas acknowledging semi-sync now
 };
 
+/// Another Galera node, as it reports its own state.
+struct GaleraPeer {
+  std::string address;         // from wsrep_incoming_addresses
+  std::string error;           // why it could not be asked
+  std::string local_state;     // wsrep_local_state_comment: Synced, Donor/Desynced, Joining...
+  std::string cluster_status;  // wsrep_cluster_status: Primary or not
+};
+
 /// The probe of one instance: data, or why it could not be had.
 struct InstanceProbe {
   Instance instance;
   std::optional<ProbeData> data;
   std::string error;
-  std::vector<SourceView> sources;  // for each replication channel whose IO thread runs
+  std::vector<SourceView> sources;       // for each replication channel whose IO thread runs
+  std::vector<GaleraPeer> galera_peers;  // the other nodes with a client address
 };
 
 /// Settings shared by the probe's connections.

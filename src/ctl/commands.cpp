@@ -216,4 +216,36 @@ int release_command(const Invocation& inv) {
   return kExitAllowed;
 }
 
+int datadirs_command(const Invocation& inv) {
+  CallResult r = call_guardd(inv, "io.guardd.Guard.ListDatadirs", json::object());
+  if (r.status != CallStatus::Ok) return report_failure(inv, r);
+  if (inv.json) {
+    fmt::print("{}\n", r.response.parameters.dump());
+    return kExitAllowed;
+  }
+  const json list = r.response.parameters.value("datadirs", json::array());
+  if (list.empty()) fmt::print("No remembered datadirs.\n");
+  for (const auto& d : list) fmt::print("{}\n", describe_datadir(d));
+  return kExitAllowed;
+}
+
+int retire_command(const Invocation& inv) {
+  const std::string& datadir = inv.positional.at(0);
+  CallResult r = call_guardd(inv, "io.guardd.Guard.RetireDatadir",
+                             {{"datadir", datadir}, {"reason", inv.reason.value_or("")}});
+  if (r.status == CallStatus::Invalid && r.response.error == protocol::kErrInvalidRequest) {
+    r.status = CallStatus::Refused;  // not remembered: the request was well-formed
+    r.message = r.response.reason();
+  }
+  if (r.status != CallStatus::Ok) return report_failure(inv, r);
+  if (inv.json)
+    fmt::print("{}\n", r.response.parameters.dump());
+  else
+    fmt::print(
+        "Retired {}: no longer protected unless seen in use again or named by an "
+        "option file\n",
+        datadir);
+  return kExitAllowed;
+}
+
 }  // namespace guardd::ctl

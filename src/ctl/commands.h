@@ -58,4 +58,10 @@ int hold_command(const Invocation& inv);
 /// Runs `release HOLD_ID`.
 int release_command(const Invocation& inv);
 
+/// guardctl datadirs: the remembered MySQL/MariaDB datadirs.
+int datadirs_command(const Invocation& inv);
+
+/// guardctl retire DATADIR --reason TEXT.
+int retire_command(const Invocation& inv);
+
 }  // namespace guardd::ctl

@@ -28,6 +28,8 @@ constexpr const char* kUsage = R"(Usage:
                                 [--verdict V] [--limit N] [--json]
   guardctl [GLOBAL OPTIONS] hold --reason TEXT [--operation OP]... [--json]
   guardctl [GLOBAL OPTIONS] release HOLD_ID [--json]
+  guardctl [GLOBAL OPTIONS] datadirs [--json]
+  guardctl [GLOBAL OPTIONS] retire DATADIR --reason TEXT [--json]
 
 Ask guardd whether a destructive operation may go ahead on this host now, and
 administer its holds and audit log.
@@ -45,10 +47,18 @@ Commands:
   hold              Place a hold: guardd refuses the operations (default: all) until
                     it is released. Root or guardd's admin_group only.
   release HOLD_ID   Release a hold. Root or guardd's admin_group only.
+  datadirs          The MySQL/MariaDB datadirs guardd has seen in use and keeps
+                    protected while they hold data, running or not: server, socket,
+                    port, role, filesystem UUID and device, first and last seen.
+  retire DATADIR    Forget a remembered datadir whose data was moved or destroyed on
+                    purpose (the reason is recorded). It is protected again once seen
+                    in use, or while an option file names it and it holds data.
+                    Root or guardd's admin_group only.
 
 Options:
   -t, --target DEV       The device a wipe is aimed at (required for wipe).
-  -r, --reason TEXT      Why: recorded with the decision; required with --force and hold.
+  -r, --reason TEXT      Why: recorded with the decision; required with --force, hold
+                         and retire.
   -f, --force            Override a refusal (root or admin_group, needs --reason and
                          allow_force = yes). The vetoes are still recorded.
   -n, --dry-run          Evaluate and record, grant nothing; exit as the verdict would.
@@ -71,9 +81,10 @@ WHEN is ISO 8601 (2026-11-26, 2026-11-26T10:00, 2026-11-26T10:00:00Z, with an
 offset such as +01:00; local time without one), @EPOCH_SECONDS, now, today,
 yesterday, or a time ago (30min, 2h, 7d).
 
-Exit status of check, status, log, hold and release:
+Exit status of check, status, log, hold, release, datadirs and retire:
   0  allowed (check) or done
-  1  refused: a check vetoed or errored, permission denied, or no such hold
+  1  refused: a check vetoed or errored, permission denied, or no such hold or
+     remembered datadir
   2  usage error, or guardd rejected the request as invalid
   3  guardd unavailable or unable to decide (not running, timed out, audit log
      unavailable): callers must treat this as refused
@@ -91,18 +102,26 @@ Examples:
   guardctl run reinstall --reason "ticket 4711" -- /usr/local/sbin/reimage
   guardctl hold --reason "schema migration until 18:00" --operation reboot
   guardctl log --since 1d --verdict refused
+  guardctl retire /srv/mysql --reason "moved to db7, ticket 4712"
 )";
 
 enum Opt { kSocket = 1000, kTimeout, kVersion };
 
 // Which options each command accepts (global options are accepted by all).
 const std::map<std::string, std::set<int>> kCommandOptions = {
-    {"check", {'t', 'r', 'f', 'n', 'j'}},    {"run", {'t', 'r'}},       {"status", {'j'}},
-    {"log", {'s', 'u', 'o', 'V', 'l', 'j'}}, {"hold", {'r', 'o', 'j'}}, {"release", {'j'}},
+    {"check", {'t', 'r', 'f', 'n', 'j'}},
+    {"run", {'t', 'r'}},
+    {"status", {'j'}},
+    {"log", {'s', 'u', 'o', 'V', 'l', 'j'}},
+    {"hold", {'r', 'o', 'j'}},
+    {"release", {'j'}},
+    {"datadirs", {'j'}},
+    {"retire", {'r', 'j'}},
 };
 
-const std::map<std::string, std::size_t> kPositionals = {{"check", 1}, {"run", 1},  {"status", 0},
-                                                         {"log", 0},   {"hold", 0}, {"release", 1}};
+const std::map<std::string, std::size_t> kPositionals = {
+    {"check", 1}, {"run", 1},     {"status", 0},   {"log", 0},
+    {"hold", 0},  {"release", 1}, {"datadirs", 0}, {"retire", 1}};
 
 // `run` reports usage errors with its own code, so a caller never mistakes them for COMMAND's.
 int g_usage_exit = kExitUsage;
@@ -233,6 +252,8 @@ Invocation parse(int argc, char** argv) {
     usage_error(fmt::format("{} takes no -- COMMAND", inv.command));
   if (inv.command == "hold" && (!inv.reason || inv.reason->empty()))
     usage_error("hold needs --reason TEXT");
+  if (inv.command == "retire" && (!inv.reason || inv.reason->empty()))
+    usage_error("retire needs --reason TEXT");
   if (inv.force && (!inv.reason || inv.reason->empty())) usage_error("--force needs --reason TEXT");
   return inv;
 }
@@ -248,5 +269,7 @@ int main(int argc, char** argv) {
   if (inv.command == "status") return status_command(inv);
   if (inv.command == "log") return log_command(inv);
   if (inv.command == "hold") return hold_command(inv);
+  if (inv.command == "datadirs") return datadirs_command(inv);
+  if (inv.command == "retire") return retire_command(inv);
   return release_command(inv);
 }

@@ -107,4 +107,16 @@ std::string describe_hold(const json& h) {
                      format_local_time(num(h, "created_us")), operations_of(h), str(h, "reason"));
 }
 
+std::string describe_datadir(const json& d) {
+  std::vector<std::string> parts;
+  if (!str(d, "server").empty()) parts.push_back(str(d, "server"));
+  if (!str(d, "role").empty()) parts.push_back(str(d, "role"));
+  if (!str(d, "socket").empty()) parts.push_back("socket " + str(d, "socket"));
+  if (num(d, "port") != 0) parts.push_back(fmt::format("port {}", num(d, "port")));
+  if (!str(d, "fs_uuid").empty())
+    parts.push_back(fmt::format("filesystem {} on {}", str(d, "fs_uuid"), str(d, "fs_device")));
+  parts.push_back("last seen " + format_local_time(num(d, "last_seen_us")));
+  return fmt::format("{}: {}", str(d, "datadir"), fmt::join(parts, ", "));
+}
+
 }  // namespace guardd::ctl

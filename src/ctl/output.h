@@ -21,4 +21,7 @@ void print_status(std::FILE* out, const nlohmann::json& status);
 /// One hold on one line.
 std::string describe_hold(const nlohmann::json& hold);
 
+/// "/srv/mysql: mariadbd, primary with 2 replica(s), socket ..., last seen ...".
+std::string describe_datadir(const nlohmann::json& datadir);
+
 }  // namespace guardd::ctl

@@ -70,4 +70,16 @@ json hold_to_json(const Hold& h) {
           {"operations", h.operations}};
 }
 
+json datadir_to_json(const KnownDatadir& k) {
+  return {{"datadir", k.datadir},
+          {"server", k.server},
+          {"socket", k.socket},
+          {"port", k.port},
+          {"role", k.role},
+          {"fs_uuid", k.fs_uuid},
+          {"fs_device", k.fs_device},
+          {"first_seen_us", k.first_seen_us},
+          {"last_seen_us", k.last_seen_us}};
+}
+
 }  // namespace guardd

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "guardd/datadir_memory.h"
 #include "guardd/decision.h"
 #include "guardd/hold.h"
 
@@ -22,5 +23,8 @@ nlohmann::json decision_to_json(const Decision& decision);
 
 /// The `Hold` type.
 nlohmann::json hold_to_json(const Hold& hold);
+
+/// A remembered datadir as ListDatadirs returns it.
+nlohmann::json datadir_to_json(const KnownDatadir& datadir);
 
 }  // namespace guardd

@@ -63,6 +63,8 @@ const Service::Method Service::kMethods[] = {
     {"io.guardd.Guard.GetStatus", Privilege::Client, &Service::get_status},
     {"io.guardd.Guard.PlaceHold", Privilege::Admin, &Service::place_hold},
     {"io.guardd.Guard.ReleaseHold", Privilege::Admin, &Service::release_hold},
+    {"io.guardd.Guard.ListDatadirs", Privilege::Client, &Service::list_datadirs},
+    {"io.guardd.Guard.RetireDatadir", Privilege::Admin, &Service::retire_datadir},
 };
 
 Service::Service(std::shared_ptr<AuditStore> store, PolicyHolder& policy, WorkerPool& workers)
@@ -323,6 +325,36 @@ Reply Service::release_hold(const json& p, const Caller& caller, const Policy&) 
   if (!*released) return invalid_request(fmt::format("no active hold with id {}", **id));
   spdlog::info("Hold {} released by uid {} (pid {})", **id, caller.uid, caller.pid);
   if (on_change_) on_change_(nullptr);
+  return Reply{"", json::object()};
+}
+
+Reply Service::list_datadirs(const json& p, const Caller&, const Policy&) {
+  if (auto unknown = params::unknown_parameter(p, {})) return invalid_parameter(*unknown);
+  auto known = store_->known_datadirs();
+  if (!known) return error_reply(protocol::kErrAuditUnavailable, {{"reason", known.error()}});
+  json out = json::array();
+  for (const auto& k : *known) out.push_back(datadir_to_json(k));
+  return Reply{"", {{"datadirs", out}}};
+}
+
+Reply Service::retire_datadir(const json& p, const Caller& caller, const Policy&) {
+  if (auto unknown = params::unknown_parameter(p, {"datadir", "reason"}))
+    return invalid_parameter(*unknown);
+  auto datadir = params::optional_string(p, "datadir");
+  auto reason = params::optional_string(p, "reason");
+  if (!datadir || !*datadir || (*datadir)->empty()) return invalid_parameter("datadir");
+  if (!reason) return invalid_parameter("reason");
+  if (!*reason || (*reason)->empty())
+    return invalid_request("retiring a datadir needs a non-empty reason");
+  if ((*reason)->size() > kMaxHoldReason)
+    return invalid_request(fmt::format("reason is longer than {} bytes", kMaxHoldReason));
+  auto retired = store_->retire_datadir(**datadir, caller.uid, **reason, now_us());
+  if (!retired) return error_reply(protocol::kErrAuditUnavailable, {{"reason", retired.error()}});
+  if (!*retired) return invalid_request(fmt::format("no remembered datadir {}", **datadir));
+  spdlog::warn(
+      "Datadir {} retired by uid {} (pid {}): {}; it is no longer protected unless "
+      "it is seen in use again or an option file names it",
+      **datadir, caller.uid, caller.pid, **reason);
   return Reply{"", json::object()};
 }
 

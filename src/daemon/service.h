@@ -109,6 +109,8 @@ class Service {
   Reply get_status(const nlohmann::json&, const Caller&, const Policy&);
   Reply place_hold(const nlohmann::json&, const Caller&, const Policy&);
   Reply release_hold(const nlohmann::json&, const Caller&, const Policy&);
+  Reply list_datadirs(const nlohmann::json&, const Caller&, const Policy&);
+  Reply retire_datadir(const nlohmann::json&, const Caller&, const Policy&);
 
   /// Records a rejected request (verdict denied, invalid, or refused when it could not
   /// be run) and returns the error reply.

@@ -677,6 +677,44 @@ TEST(MySql, SeveralInstancesAreEachChecked) {
   EXPECT_EQ(d.check("mysqld-running")["facts"]["instances"][0]["pid"], b.pid());
 }
 
+// guardd remembers a datadir it saw holding data; once the option files stop naming it, the
+// memory still protects it, until an admin retires it with a reason (recorded), after
+// which the reinstall is allowed. guardctl datadirs lists what is remembered.
+TEST(MySql, RememberedDatadirIsListedAndRetiredOnlyWithAReason) {
+  TempDir dir;
+  std::string data = dir / "data";
+  std::filesystem::create_directories(data + "/mysql");
+  write_file(data + "/ibdata1", "");
+  std::string cnf = dir / "my.cnf";
+  write_file(cnf, "[mysqld]\ndatadir = " + data + "\n");
+  Guardd g("", "[check.mysqld-running]\noption_files = " + cnf + "\ndatadirs =\n");
+  ASSERT_TRUE(g.start()) << g.log();
+  ASSERT_EQ(ask(g, "reinstall").exit_code, 1);
+  auto listed = g.ctl({"datadirs", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  auto list = json::parse(listed.out)["datadirs"];
+  ASSERT_EQ(list.size(), 1u) << listed.out;
+  EXPECT_EQ(list[0]["datadir"], data);
+  EXPECT_NE(g.ctl({"datadirs"}).out.find(data + ": last seen"), std::string::npos);
+
+  write_file(cnf, "[mysqld]\ndatadir = /srv/elsewhere\n");  // the config moved on
+  auto c = ask(g, "reinstall");
+  EXPECT_EQ(c.exit_code, 1) << "the data is still there: " << c.dump();
+  EXPECT_NE(c.check("mysqld-running")["reason"].get<std::string>().find(data + " holds data"),
+            std::string::npos);
+
+  EXPECT_EQ(g.ctl({"retire", data}).exit_code, 2) << "a reason is required";
+  auto retired = g.ctl({"retire", data, "--reason", "copied to db7, ticket 4712"});
+  EXPECT_EQ(retired.exit_code, 0) << retired.out << retired.err;
+  c = ask(g, "reinstall");
+  EXPECT_EQ(c.exit_code, 0) << c.dump();
+  EXPECT_EQ(json::parse(g.ctl({"datadirs", "--json"}).out)["datadirs"].size(), 0u);
+  auto again = g.ctl({"retire", data, "--reason", "twice"});
+  EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
+  EXPECT_NE(again.err.find("no remembered datadir " + data), std::string::npos) << again.err;
+  EXPECT_NE(g.log().find("Datadir " + data + " retired by uid"), std::string::npos) << g.log();
+}
+
 // The socket is read from the kernel's tables for the server's own fds, not guessed from
 // its command line: here it is set only in [client-server] of the option file the server
 // was started with (which the old reader ignored, guessing /run/mysqld/mysqld.sock). An
@@ -823,10 +861,15 @@ TEST(RootGalera, QuorumDonorAndTwoNodeRules) {
   if (!is_root()) GTEST_SKIP() << "needs root to run Galera nodes as the mysql user";
   GaleraCluster cluster(3);
   ASSERT_TRUE(cluster.start()) << cluster.node(0).error_log() << cluster.node(1).error_log();
-  Guardd g("", mysql_sections(cluster.node(1).socket(), ""));
+  // Created on one node, replicated to all: each node is asked about itself over TCP.
+  std::string creds = create_monitor_account(cluster.node(0), cluster.node(0).dir().path());
+  ASSERT_TRUE(wait_until([&] {
+    return !cluster.node(1).query("SELECT 1 FROM mysql.user WHERE user = 'guardd'").empty();
+  }));
+  Guardd g("", mysql_sections(cluster.node(1).socket(), creds));
   ASSERT_TRUE(g.start()) << g.log();
   Guardd strict(
-      "", mysql_sections(cluster.node(1).socket(), "", "", "3s", "min_remaining_nodes = 3\n"));
+      "", mysql_sections(cluster.node(1).socket(), creds, "", "3s", "min_remaining_nodes = 3\n"));
   ASSERT_TRUE(strict.start()) << strict.log();
 
   auto synced = ask(g, "reboot");
@@ -850,12 +893,26 @@ TEST(RootGalera, QuorumDonorAndTwoNodeRules) {
   ASSERT_TRUE(cluster.wait_status(1, "wsrep_local_state_comment", "Synced"));
   EXPECT_EQ(ask(g, "reboot").exit_code, 0);
 
+  // A desynced peer is no synced data copy: the cluster still counts three, but taking
+  // node 1 away would leave one. wsrep_cluster_size alone allowed this.
+  ASSERT_EQ(cluster.node(0).exec("SET GLOBAL wsrep_desync = ON"), "");
+  ASSERT_TRUE(cluster.wait_status(0, "wsrep_local_state_comment", "Donor/Desynced"));
+  auto peer_desynced = ask(g, "reboot");
+  EXPECT_EQ(peer_desynced.exit_code, 1) << peer_desynced.dump();
+  EXPECT_NE(peer_desynced.check("mysql-replication")["reason"].get<std::string>().find(
+                "would keep 1 synced data node(s)"),
+            std::string::npos)
+      << peer_desynced.dump();
+  ASSERT_EQ(cluster.node(0).exec("SET GLOBAL wsrep_desync = OFF"), "");
+  ASSERT_TRUE(cluster.wait_status(0, "wsrep_local_state_comment", "Synced"));
+  EXPECT_EQ(ask(g, "reboot").exit_code, 0);
+
   cluster.node(2).stop();
   ASSERT_TRUE(cluster.wait_status(1, "wsrep_cluster_size", "2"));
   auto two = ask(g, "reboot");
   EXPECT_EQ(two.exit_code, 1) << two.dump();
   EXPECT_NE(two.check("mysql-replication")["reason"].get<std::string>().find(
-                "Galera cluster of 2 nodes would keep 1"),
+                "Galera cluster of 2 nodes would keep 1 synced data node(s)"),
             std::string::npos)
       << two.dump();
 }

@@ -325,6 +325,10 @@ GaleraCluster::GaleraCluster(int nodes) {
         "--innodb-autoinc-lock-mode=2"};
     if (i == 0) args.push_back("--wsrep-new-cluster");
     nodes_.push_back(std::make_unique<MariaDbServer>(i + 1, args, "mysql"));
+    // The client address the other nodes list for this one (AUTO otherwise, with the
+    // server bound to loopback), so each node can be asked about itself.
+    nodes_.back()->add_option("--wsrep-node-incoming-address=127.0.0.1:" +
+                              std::to_string(nodes_.back()->port()));
   }
 }
 

@@ -27,6 +27,8 @@ class MariaDbServer {
   MariaDbServer(const MariaDbServer&) = delete;
   MariaDbServer& operator=(const MariaDbServer&) = delete;
 
+  /// Adds a server option for the next start().
+  void add_option(std::string option) { extra_args_.push_back(std::move(option)); }
   /// Starts mariadbd and waits until it answers; false (see error_log()) on failure.
   bool start();
   /// Starts mariadbd with `--defaults-file=FILE` and no other option: the file sets

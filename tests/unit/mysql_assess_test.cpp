@@ -240,10 +240,29 @@ TEST(MysqlRecorded, GaleraRules) {
   d.mariadb = true;
   d.wsrep_on = true;
   d.wsrep_status = wsrep("3", "Primary", "Synced");
-  EXPECT_EQ(assess_replication(probe_with(d), {}).outcome, Outcome::Pass);
-  EXPECT_EQ(assess_replication(probe_with(d), {3}).outcome, Outcome::Veto);
-  d.wsrep_status = wsrep("2", "Primary", "Synced");
-  EXPECT_EQ(assess_replication(probe_with(d), {}).outcome, Outcome::Veto);
+  auto p = probe_with(d);
+  p.galera_peers = {GaleraPeer{"10.0.0.2:3306", "", "Synced", "Primary"},
+                    GaleraPeer{"10.0.0.3:3306", "", "Synced", "Primary"}};
+  auto a = assess_replication(p, {});
+  EXPECT_EQ(a.outcome, Outcome::Pass) << a.reason;
+  ReplicationPolicy three;
+  three.min_remaining_nodes = 3;
+  EXPECT_EQ(assess_replication(p, three).outcome, Outcome::Veto);
+  // The cluster counts three members, but one of the others is no synced data copy:
+  // a donor, or an arbitrator (not in wsrep_incoming_addresses, so no peer at all).
+  p.galera_peers[1].local_state = "Donor/Desynced";
+  a = assess_replication(p, {});
+  EXPECT_EQ(a.outcome, Outcome::Veto) << a.reason;
+  EXPECT_NE(a.reason.find("would keep 1 synced data node(s) (min_remaining_nodes = 2); not "
+                          "counted: 10.0.0.3:3306 (Donor/Desynced)"),
+            std::string::npos)
+      << a.reason;
+  p.galera_peers.pop_back();
+  EXPECT_EQ(assess_replication(p, {}).outcome, Outcome::Veto) << "two data nodes and garbd";
+  p.galera_peers = {GaleraPeer{"10.0.0.2:3306", "unreachable: timed out", "", ""},
+                    GaleraPeer{"10.0.0.3:3306", "", "Synced", "Primary"}};
+  EXPECT_EQ(assess_replication(p, {}).outcome, Outcome::Veto) << "an unreachable node";
+
   d.wsrep_status = wsrep("3", "Primary", "Donor/Desynced");
   auto donor = assess_replication(probe_with(d), {});
   EXPECT_EQ(donor.outcome, Outcome::Veto);
