@@ -254,6 +254,22 @@ Assessment assess_replication(const InstanceProbe& p, const ReplicationPolicy& p
   }
   if (!channels.empty()) facts["replication"] = channels;
 
+  if (!replicas.empty() && !channels.empty() && p.downstream_error.empty()) {
+    // A replica with Binlog Dump threads feeds others only if some registered replica
+    // still replicates from it. One that answers that it does not (after a switchover the
+    // new primary's old channel lingers here for a while) does not count; one that cannot
+    // be asked does (it may be replicating and only unreachable from here).
+    json stale = json::array();
+    bool feeds = p.downstream.empty();  // dump threads but none registered: an archiver?
+    for (const auto& r : p.downstream) {
+      if (!r.error.empty() || (r.replicates && r.io_running == "Yes"))
+        feeds = true;
+      else
+        stale.push_back(r.address);
+    }
+    if (!stale.empty()) facts["not_replicating_from_it"] = stale;
+    if (!feeds) replicas = json::array();  // judged as the replica it now is
+  }
   if (!replicas.empty() && !channels.empty()) {
     facts["role"] = "intermediate-primary";
     return {Outcome::Veto,

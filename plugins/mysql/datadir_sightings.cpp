@@ -34,6 +34,8 @@ std::string write(DatadirMemory& memory, KnownDatadir seen) {
 
 std::string remember_running(DatadirMemory& memory, const Instance& server, const std::string& role,
                              int64_t now_us) {
+  // A container's datadir path names a folder of its own mount namespace, not this one's.
+  if (server.other_namespace) return "";
   KnownDatadir seen;
   seen.datadir = canonical_path(server.datadir);
   seen.server = server.name;

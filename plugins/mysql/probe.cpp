@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <deque>
 #include <fstream>
@@ -74,6 +75,22 @@ int64_t to_int(const std::optional<std::string>& text) {
   return text ? std::atoll(text->c_str()) : 0;
 }
 
+// What to do when a TCP login to a peer (a source, a replica, a Galera node) is refused.
+// Root logs in locally over unix_socket (Debian's default) and has no TCP account there.
+std::string login_hint(const std::string& error, const ProbeSettings& settings) {
+  const bool refused = error.find("(error 1045)") != std::string::npos ||
+                       error.find("(error 1698)") != std::string::npos;
+  if (!refused) return error;
+  if (settings.defaults_file.empty())
+    return error +
+           "; guardd logs in as root over the local unix socket, which cannot log in to "
+           "another server over TCP: create the monitoring account on the primary (README, "
+           "Accounts) and set defaults_file in the MySQL checks";
+  return error +
+         "; the monitoring account of defaults_file must exist for this host's "
+         "address on that server (README, Accounts)";
+}
+
 Result<std::unique_ptr<Connection>> connect_tcp(const std::string& host, int port,
                                                 const ProbeSettings& settings,
                                                 std::chrono::steady_clock::time_point deadline) {
@@ -95,7 +112,7 @@ PeerState ask_peer(const Row& host_row, int64_t source_id, const ProbeSettings& 
   }
   auto conn = connect_tcp(host, port, settings, deadline);
   if (!conn) {
-    peer.error = "unreachable: " + conn.error();
+    peer.error = "unreachable: " + login_hint(conn.error(), settings);
     return peer;
   }
   ProbeData d;
@@ -137,7 +154,7 @@ SourceView ask_source(const Row& channel, int64_t own_server_id, const ProbeSett
   }
   auto conn = connect_tcp(host, port, settings, deadline);
   if (!conn) {
-    s.error = "cannot ask the source about its replicas: " + conn.error();
+    s.error = "cannot ask the source about its replicas: " + login_hint(conn.error(), settings);
     return s;
   }
   ProbeData d;
@@ -212,7 +229,7 @@ std::vector<GaleraPeer> ask_galera_peers(const ProbeData& d, const Instance& sel
     auto conn = connect_tcp(host, port, settings,
                             std::min(deadline, std::chrono::steady_clock::now() + kPeerTimeout));
     if (!conn) {
-      peer.error = "unreachable: " + conn.error();
+      peer.error = "unreachable: " + login_hint(conn.error(), settings);
       peers.push_back(std::move(peer));
       continue;
     }
@@ -454,6 +471,21 @@ InstanceProbe probe_instance(const Instance& instance, const ProbeSettings& sett
   for (const auto& channel : data->replica_status) {
     auto io = column(channel, {"Replica_IO_Running", "Slave_IO_Running"}).value_or("");
     if (io == "Yes") p.sources.push_back(ask_source(channel, data->server_id, settings, deadline));
+  }
+  if (!data->replica_status.empty() &&
+      std::any_of(data->processlist.begin(), data->processlist.end(), is_binlog_dump)) {
+    auto hosts = (*conn)->query(data->mariadb ? "SHOW SLAVE HOSTS" : "SHOW REPLICAS");
+    if (!hosts) {
+      p.downstream_error = "cannot list its replicas: " + hosts.error();
+    } else {
+      for (Row r : *hosts) {
+        if (!r.count("Server_id") && r.count("Server_Id")) r["Server_id"] = r["Server_Id"];
+        if (!r.count("Host") && r.count("Host_name")) r["Host"] = r["Host_name"];
+        p.downstream.push_back(
+            ask_peer(r, data->server_id, settings,
+                     std::min(deadline, std::chrono::steady_clock::now() + kPeerTimeout)));
+      }
+    }
   }
   p.data = std::move(*data);
   return p;

@@ -71,6 +71,10 @@ struct InstanceProbe {
   std::string error;
   std::vector<SourceView> sources;       // for each replication channel whose IO thread runs
   std::vector<GaleraPeer> galera_peers;  // the other nodes with a client address
+  // A replica that also has Binlog Dump threads: the replicas registered with it, each
+  // asked whether it still replicates from it (a demoted primary's threads linger).
+  std::vector<PeerState> downstream;
+  std::string downstream_error;  // why they could not be listed
 };
 
 /// Settings shared by the probe's connections.

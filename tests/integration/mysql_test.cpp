@@ -405,6 +405,32 @@ TEST(MySql, PeerReplicasAreJudgedByTheirOwnState) {
       << repl_reason(c);
 }
 
+// After a switchover the demoted primary replicates from the new one; a Binlog Dump
+// thread of the new primary's old channel may linger on it. Asked, the new primary says it
+// no longer replicates from the old one, so the old one is judged as the replica it is
+// (with another healthy replica of the new primary: allowed), not as an intermediate
+// primary.
+TEST(MySql, DemotedPrimaryAfterASwitchoverIsJudgedAsAReplica) {
+  MariaDbServer a(1), b(2), c(3);
+  ASSERT_TRUE(a.start() && b.start() && c.start());
+  std::string creds = create_monitor_account(a, a.dir().path());
+  ASSERT_TRUE(start_replication(b, a)) << b.error_log();
+  ASSERT_TRUE(start_replication(c, a)) << c.error_log();
+  Guardd on_a("", mysql_sections(a.socket(), creds));
+  ASSERT_TRUE(on_a.start()) << on_a.log();
+  ASSERT_EQ(ask(on_a, "reboot").exit_code, 1) << "a primary with two replicas";
+
+  // Switchover to b: c follows b, b stops replicating, a becomes b's replica.
+  ASSERT_EQ(c.exec("STOP SLAVE"), "");
+  ASSERT_EQ(b.exec("STOP SLAVE; RESET SLAVE ALL"), "");
+  ASSERT_TRUE(start_replication(c, b)) << c.error_log();
+  ASSERT_TRUE(start_replication(a, b)) << a.error_log();
+  auto r = ask(on_a, "reboot");
+  EXPECT_EQ(r.exit_code, 0) << r.dump();
+  auto facts = r.check("mysql-replication")["facts"]["instances"][0];
+  EXPECT_EQ(facts["role"], "replica") << facts.dump(2);
+}
+
 TEST(MySql, SourceThatCannotBeAskedRefuses) {
   MariaDbServer primary(1), replica(2);
   ASSERT_TRUE(primary.start() && replica.start());
