@@ -30,13 +30,31 @@ std::string os_user() {
   return pw ? pw->pw_name : "root";
 }
 
+bool is_mariadb(const std::string& version) {
+  return version.find("MariaDB") != std::string::npos;
+}
+
 // MariaDB 10.x/11.x, MySQL 5.7 and MySQL 8.0.22+ spell "show me my sources" differently.
-std::string replica_status_sql(const ProbeData& d) {
-  if (d.mariadb) return "SHOW ALL SLAVES STATUS";
+std::string replica_status_sql(const std::string& version) {
+  if (is_mariadb(version)) return "SHOW ALL SLAVES STATUS";
   int major = 0, minor = 0, patch = 0;
-  std::sscanf(d.version.c_str(), "%d.%d.%d", &major, &minor, &patch);
+  std::sscanf(version.c_str(), "%d.%d.%d", &major, &minor, &patch);
   if (major > 8 || (major == 8 && (minor > 0 || patch >= 22))) return "SHOW REPLICA STATUS";
   return "SHOW SLAVE STATUS";
+}
+
+// The replicas registered with a server (SHOW SLAVE HOSTS; SHOW REPLICAS on MySQL 8),
+// with MySQL 8's column names (Server_Id, Host_name) read as MariaDB's.
+Result<std::vector<Row>> registered_replicas(Connection& conn) {
+  const std::string version = conn.server_version();
+  const bool old_syntax = is_mariadb(version) || version.rfind("5.", 0) == 0;
+  auto rows = conn.query(old_syntax ? "SHOW SLAVE HOSTS" : "SHOW REPLICAS");
+  if (!rows) return rows;
+  for (Row& r : *rows) {
+    if (!r.count("Server_id") && r.count("Server_Id")) r["Server_id"] = r["Server_Id"];
+    if (!r.count("Host") && r.count("Host_name")) r["Host"] = r["Host_name"];
+  }
+  return rows;
 }
 
 // SHOW PROCESSLIST names its columns Id, User, db...; the checks read them as
@@ -61,7 +79,14 @@ Result<std::vector<Row>> read_processlist(Connection& conn) {
   return rows;
 }
 
+// Each peer gets at most a second (libmariadb's smallest timeout), so a hung peer is
+// reported as such instead of running the whole check out of time.
 constexpr auto kPeerTimeout = std::chrono::seconds(1);
+
+std::chrono::steady_clock::time_point peer_deadline(
+    std::chrono::steady_clock::time_point deadline) {
+  return std::min(deadline, std::chrono::steady_clock::now() + kPeerTimeout);
+}
 
 int to_port(const std::string& text) {
   try {
@@ -115,10 +140,7 @@ PeerState ask_peer(const Row& host_row, int64_t source_id, const ProbeSettings& 
     peer.error = "unreachable: " + login_hint(conn.error(), settings);
     return peer;
   }
-  ProbeData d;
-  d.version = (*conn)->server_version();
-  d.mariadb = d.version.find("MariaDB") != std::string::npos;
-  auto rows = (*conn)->query(replica_status_sql(d));
+  auto rows = (*conn)->query(replica_status_sql((*conn)->server_version()));
   if (!rows) {
     peer.error = "cannot read its replica status: " + rows.error();
     return peer;
@@ -157,11 +179,7 @@ SourceView ask_source(const Row& channel, int64_t own_server_id, const ProbeSett
     s.error = "cannot ask the source about its replicas: " + login_hint(conn.error(), settings);
     return s;
   }
-  ProbeData d;
-  d.version = (*conn)->server_version();
-  d.mariadb = d.version.find("MariaDB") != std::string::npos;
-  auto hosts = (*conn)->query(d.mariadb || d.version.rfind("5.", 0) == 0 ? "SHOW SLAVE HOSTS"
-                                                                         : "SHOW REPLICAS");
+  auto hosts = registered_replicas(**conn);
   if (!hosts) {
     s.error =
         "cannot list the source's replicas (SHOW SLAVE HOSTS needs REPLICATION MASTER "
@@ -184,16 +202,9 @@ SourceView ask_source(const Row& channel, int64_t own_server_id, const ProbeSett
     }
   }
   conn->reset();  // the source is not kept waiting while the peers are asked
-  // Each peer gets at most a second (libmariadb's smallest timeout), so a hung peer is
-  // reported as such instead of running the whole check out of time.
-  for (const auto& row : *hosts) {
-    Row r = row;
-    if (!r.count("Server_id") && r.count("Server_Id")) r["Server_id"] = r["Server_Id"];
-    if (!r.count("Host") && r.count("Host_name")) r["Host"] = r["Host_name"];
+  for (const auto& r : *hosts) {
     if (to_int(column(r, {"Server_id"})) == own_server_id) continue;
-    s.peers.push_back(
-        ask_peer(r, s.server_id, settings,
-                 std::min(deadline, std::chrono::steady_clock::now() + kPeerTimeout)));
+    s.peers.push_back(ask_peer(r, s.server_id, settings, peer_deadline(deadline)));
   }
   return s;
 }
@@ -226,8 +237,7 @@ std::vector<GaleraPeer> ask_galera_peers(const ProbeData& d, const Instance& sel
     }
     GaleraPeer peer;
     peer.address = address;
-    auto conn = connect_tcp(host, port, settings,
-                            std::min(deadline, std::chrono::steady_clock::now() + kPeerTimeout));
+    auto conn = connect_tcp(host, port, settings, peer_deadline(deadline));
     if (!conn) {
       peer.error = "unreachable: " + login_hint(conn.error(), settings);
       peers.push_back(std::move(peer));
@@ -315,7 +325,7 @@ bool is_binlog_dump(const Row& row) {
 Result<ProbeData> collect(Connection& conn) {
   ProbeData d;
   d.version = conn.server_version();
-  d.mariadb = d.version.find("MariaDB") != std::string::npos;
+  d.mariadb = is_mariadb(d.version);
   // Each query is a round trip to the server: ask what the server has in one. MySQL has
   // @@server_uuid; MariaDB has none, but has @@wsrep_on (unless built without Galera).
   const std::string who =
@@ -365,7 +375,7 @@ Result<ProbeData> collect(Connection& conn) {
     d.transactions = std::move(*trx);
   }
 
-  auto rs = conn.query(replica_status_sql(d));
+  auto rs = conn.query(replica_status_sql(d.version));
   if (!rs) return Error{"cannot read replica status: " + rs.error()};
   d.replica_status = std::move(*rs);
   if (!d.replica_status.empty()) {
@@ -474,17 +484,12 @@ InstanceProbe probe_instance(const Instance& instance, const ProbeSettings& sett
   }
   if (!data->replica_status.empty() &&
       std::any_of(data->processlist.begin(), data->processlist.end(), is_binlog_dump)) {
-    auto hosts = (*conn)->query(data->mariadb ? "SHOW SLAVE HOSTS" : "SHOW REPLICAS");
+    auto hosts = registered_replicas(**conn);
     if (!hosts) {
       p.downstream_error = "cannot list its replicas: " + hosts.error();
     } else {
-      for (Row r : *hosts) {
-        if (!r.count("Server_id") && r.count("Server_Id")) r["Server_id"] = r["Server_Id"];
-        if (!r.count("Host") && r.count("Host_name")) r["Host"] = r["Host_name"];
-        p.downstream.push_back(
-            ask_peer(r, data->server_id, settings,
-                     std::min(deadline, std::chrono::steady_clock::now() + kPeerTimeout)));
-      }
+      for (const auto& r : *hosts)
+        p.downstream.push_back(ask_peer(r, data->server_id, settings, peer_deadline(deadline)));
     }
   }
   p.data = std::move(*data);
