@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -81,6 +82,15 @@ class Check {
   /// outside the process (no I/O, no other process), so the engine may run it on the
   /// deciding thread instead of a worker guarded by a timeout.
   virtual bool answers_inline() const { return false; }
+
+  /// Problems in this check's setup seen on the host now that would turn its answers into
+  /// refusals (e.g. an account that cannot log in to a replica's source), one sentence
+  /// each; empty when none. For `guardctl status` and `guardd --check-config`, never part
+  /// of a decision; should return before `deadline`.
+  virtual std::vector<std::string> setup_problems(
+      std::chrono::steady_clock::time_point /*deadline*/) const {
+    return {};
+  }
 };
 
 }  // namespace guardd

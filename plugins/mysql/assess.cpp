@@ -403,4 +403,36 @@ Assessment assess_connections(const InstanceProbe& p, const ConnectionsPolicy& p
           facts};
 }
 
+std::vector<std::string> probe_setup_problems(const InstanceProbe& p) {
+  if (!p.data) return {probe_error(p).reason};
+  if (auto missing = missing_process_grant(p)) return {missing->reason};
+  return {};
+}
+
+std::vector<std::string> replication_setup_problems(const InstanceProbe& p) {
+  std::vector<std::string> problems = probe_setup_problems(p);
+  if (!p.data) return problems;
+  for (const auto& s : p.sources) {
+    if (!s.error.empty()) {
+      problems.push_back(fmt::format("{}: replica of {}, {}", label(p), s.source, s.error));
+      continue;
+    }
+    for (const auto& peer : s.peers)
+      if (!peer.error.empty())
+        problems.push_back(fmt::format("{}: cannot ask {}, a replica of its source {}: {}",
+                                       label(p), peer.address, s.source, peer.error));
+  }
+  if (!p.downstream_error.empty())
+    problems.push_back(fmt::format("{}: {}", label(p), p.downstream_error));
+  for (const auto& d : p.downstream)
+    if (!d.error.empty())
+      problems.push_back(
+          fmt::format("{}: cannot ask its replica {}: {}", label(p), d.address, d.error));
+  for (const auto& g : p.galera_peers)
+    if (!g.error.empty())
+      problems.push_back(
+          fmt::format("{}: cannot ask Galera node {}: {}", label(p), g.address, g.error));
+  return problems;
+}
+
 }  // namespace guardd::mysql

@@ -4,6 +4,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -40,5 +41,13 @@ struct ConnectionsPolicy {
 /// which is known by connection id only) against max_clients; an open transaction,
 /// running DDL or a statement running longer than max_query_seconds vetoes regardless.
 Assessment assess_connections(const InstanceProbe& probe, const ConnectionsPolicy& policy);
+
+/// What keeps the probe from seeing the instance as a decision must (a refused login, a
+/// missing PROCESS grant), one sentence each; empty when it sees it.
+std::vector<std::string> probe_setup_problems(const InstanceProbe& probe);
+
+/// probe_setup_problems, and every source, peer replica, downstream replica and Galera node
+/// the probe could not ask, with what to do (a replica without credentials for its peers).
+std::vector<std::string> replication_setup_problems(const InstanceProbe& probe);
 
 }  // namespace guardd::mysql

@@ -58,7 +58,11 @@ Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep,
   lib.options(db, MYSQL_OPT_PROTOCOL, &protocol);
   if (!ep.defaults_file.empty()) {
     lib.options(db, MYSQL_READ_DEFAULT_FILE, ep.defaults_file.c_str());
-    lib.options(db, MYSQL_READ_DEFAULT_GROUP, "client");
+    // The library reads [client] (and [client-server], [client-mariadb]) and this group:
+    // TLS settings for logins over the network (ssl-ca, ssl-verify-server-cert = 1) go in
+    // [guardd-tcp], so they do not apply to the local socket, where the server's
+    // certificate rarely names "localhost" and TLS protects nothing.
+    lib.options(db, MYSQL_READ_DEFAULT_GROUP, ep.socket.empty() ? "guardd-tcp" : "client");
   }
   const char* host = ep.socket.empty() ? ep.host.c_str() : "localhost";
   const char* socket = ep.socket.empty() ? nullptr : ep.socket.c_str();

@@ -24,8 +24,9 @@ constexpr TypeKey kCommonKeys[] = {
     {"instances", "auto",
      "'auto' (every running instance) or the unix socket paths of the instances to check."},
     {"defaults_file", "",
-     "my.cnf-style file with [client] user and password (root-owned, mode 0600); empty: "
-     "connect as guardd's own user (unix_socket authentication)."},
+     "my.cnf-style file with [client] user and password (root-owned, mode 0600), and TLS "
+     "settings for logins to other servers in [guardd-tcp]; empty: connect as guardd's own "
+     "user (unix_socket authentication, local socket only)."},
 };
 constexpr TypeKey kRunningKeys[] = {
     kCommonKeys[0],
@@ -251,7 +252,9 @@ std::string role_summary(const nlohmann::json& facts) {
 // A check that judges every probed instance with `Assess` under its policy; the probes
 // are shared with the decision's other MySQL checks.
 // Each instance it judges is remembered with the role found (`memory` may be null).
-template <typename Policy, Assessment (*Assess)(const InstanceProbe&, const Policy&)>
+// `Problems` says what in a probe is a setup problem for this check (status, --check-config).
+template <typename Policy, Assessment (*Assess)(const InstanceProbe&, const Policy&),
+          std::vector<std::string> (*Problems)(const InstanceProbe&)>
 class ProbingCheck final : public Check {
  public:
   ProbingCheck(Target t, Policy p, std::shared_ptr<DatadirMemory> memory)
@@ -271,14 +274,29 @@ class ProbingCheck final : public Check {
     return combine(all);
   }
 
+  std::vector<std::string> setup_problems(
+      std::chrono::steady_clock::time_point deadline) const override {
+    DecisionScope scope;
+    auto chosen = target_.select(*mysql::running_instances(scope));
+    if (!chosen) return {chosen.error()};
+    std::vector<std::string> problems;
+    for (const auto& inst : *chosen)
+      for (auto& p : Problems(
+               mysql::probe_instance(inst, mysql::ProbeSettings{target_.defaults_file}, deadline)))
+        problems.push_back(std::move(p));
+    return problems;
+  }
+
  private:
   Target target_;
   Policy policy_;
   std::shared_ptr<DatadirMemory> memory_;
 };
 
-using ReplicationCheck = ProbingCheck<mysql::ReplicationPolicy, mysql::assess_replication>;
-using ConnectionsCheck = ProbingCheck<mysql::ConnectionsPolicy, mysql::assess_connections>;
+using ReplicationCheck = ProbingCheck<mysql::ReplicationPolicy, mysql::assess_replication,
+                                      mysql::replication_setup_problems>;
+using ConnectionsCheck =
+    ProbingCheck<mysql::ConnectionsPolicy, mysql::assess_connections, mysql::probe_setup_problems>;
 
 }  // namespace
 

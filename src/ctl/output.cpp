@@ -89,10 +89,14 @@ void print_status(std::FILE* out, const json& s) {
              audit.value("healthy", false) ? "healthy"
                                            : "UNHEALTHY: " + str(audit, "last_error", "unknown"));
   fmt::print(out, "checks:\n");
-  for (const auto& c : s.value("checks", json::array()))
+  for (const auto& c : s.value("checks", json::array())) {
     fmt::print(out, "  {:<20} type {:<8} timeout {}ms  on_error {}{}  guards {}\n", str(c, "name"),
                str(c, "type"), num(c, "timeout_us") / 1000, str(c, "on_error"),
                c.value("enabled", true) ? "" : "  (disabled)", operations_of(c));
+    // Found by the check on the host now: what would make it refuse (see guardd.conf(5)).
+    for (const auto& p : c.value("problems", json::array()))
+      if (p.is_string()) fmt::print(out, "    SETUP PROBLEM: {}\n", p.get<std::string>());
+  }
   const json holds = s.value("holds", json::array());
   if (holds.empty()) {
     fmt::print(out, "holds: none\n");

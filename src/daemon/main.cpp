@@ -24,6 +24,7 @@
 #include "daemon/scheduled_shutdown.h"
 #include "daemon/server.h"
 #include "daemon/service.h"
+#include "daemon/setup_problems.h"
 #include "daemon/shutdown_block.h"
 #include "daemon/worker_pool.h"
 #include "guardd/protocol.h"
@@ -46,6 +47,9 @@ Options:
   -c, --config FILE   Read FILE and then FILE.d/*.conf (default: /etc/guardd/guardd.conf).
       --check-config  Validate the configuration, print a summary and exit:
                       0 when valid, 78 (EX_CONFIG) with every problem as file:line.
+                      Then each check tests its setup on this host now and warns of
+                      what would make it refuse (e.g. a replica whose monitoring
+                      account cannot log in to its source); warnings keep exit 0.
       --version       Print the version and exit.
   -h, --help          Print this help and exit.
 
@@ -116,6 +120,14 @@ int check_config(const std::string& path) {
     std::printf("  check %-22s type %-18s %s  %s\n", c.name.c_str(), c.type.c_str(),
                 c.enabled ? "enabled " : "disabled",
                 fmt::format("{}", fmt::join(c.operations, ",")).c_str());
+  // The setup as it works on this host now: problems are warnings, the config is valid.
+  WorkerPool workers(0);
+  const auto deadline =
+      std::chrono::steady_clock::now() + (*policy)->config.daemon.decision_timeout;
+  for (const auto& report : find_setup_problems((*policy)->checks, deadline, workers))
+    for (const auto& problem : report.problems)
+      std::fprintf(stderr, "warning: check %s: %s\n", report.check.c_str(), problem.c_str());
+  std::fflush(stderr);
   return 0;
 }
 
@@ -311,7 +323,13 @@ int run(const Options& opts) {
 
 int main(int argc, char** argv) {
   auto opts = guardd::parse_options(argc, argv);
-  if (opts.check_config) return guardd::check_config(opts.config_path);
+  if (opts.check_config) {
+    // A setup test that overran may still run on an abandoned worker: leave without
+    // running destructors under it.
+    int rc = guardd::check_config(opts.config_path);
+    std::fflush(nullptr);
+    std::_Exit(rc);
+  }
   guardd::setup_logging();
   umask(077);  // the audit log is root's; guardctl is how others read it
   // glibc gives each busy thread a malloc arena of its own (up to 8 per core), and each

@@ -12,6 +12,7 @@
 #include "daemon/interfaces.h"
 #include "daemon/journal.h"
 #include "daemon/params.h"
+#include "daemon/setup_problems.h"
 #include "guardd/protocol.h"
 #include "guardd_version.h"
 
@@ -260,14 +261,23 @@ Reply Service::list_decisions(const json& p, const Caller&, const Policy&) {
 
 Reply Service::get_status(const json& p, const Caller&, const Policy& policy) {
   if (auto unknown = params::unknown_parameter(p, {})) return invalid_parameter(*unknown);
+  // Each enabled check looks at its setup on the host now (e.g. a replica's monitoring
+  // account on its source), within its timeout and the decision timeout.
+  auto reports = find_setup_problems(
+      policy.checks, std::chrono::steady_clock::now() + policy.config.daemon.decision_timeout,
+      workers_);
   json checks = json::array();
-  for (const auto& c : policy.checks)
-    checks.push_back({{"name", c.name},
-                      {"type", c.type},
-                      {"operations", c.operations},
-                      {"timeout_us", c.timeout.count()},
-                      {"on_error", c.on_error == OnError::Pass ? "pass" : "veto"},
-                      {"enabled", c.enabled}});
+  for (const auto& c : policy.checks) {
+    json check = {{"name", c.name},
+                  {"type", c.type},
+                  {"operations", c.operations},
+                  {"timeout_us", c.timeout.count()},
+                  {"on_error", c.on_error == OnError::Pass ? "pass" : "veto"},
+                  {"enabled", c.enabled}};
+    for (const auto& r : reports)
+      if (r.check == c.name) check["problems"] = r.problems;
+    checks.push_back(std::move(check));
+  }
   json holds = json::array();
   json audit;
   auto active = store_->active_holds();

@@ -431,13 +431,36 @@ TEST(MySql, DemotedPrimaryAfterASwitchoverIsJudgedAsAReplica) {
   EXPECT_EQ(facts["role"], "replica") << facts.dump(2);
 }
 
-TEST(MySql, SourceThatCannotBeAskedRefuses) {
+// The setup problems `guardctl status` reports for the check `name` (null: none listed).
+json status_problems(const Guardd& g, const std::string& name) {
+  auto r = g.ctl({"status", "--json"});
+  auto status = json::parse(r.out, nullptr, false);
+  if (status.is_discarded()) return nullptr;
+  for (const auto& c : status["checks"])
+    if (c["name"] == name) return c.value("problems", json(nullptr));
+  return nullptr;
+}
+
+bool mentions(const json& texts, const std::string& part) {
+  if (!texts.is_array()) return false;
+  for (const auto& t : texts)
+    if (t.is_string() && t.get<std::string>().find(part) != std::string::npos) return true;
+  return false;
+}
+
+// A replica whose monitoring account cannot log in to its source refuses, and says so
+// before anyone asks: in `guardctl status` and in `guardd --check-config`.
+TEST(MySql, SourceThatCannotBeAskedRefusesAndStatusSaysWhy) {
   MariaDbServer primary(1), replica(2);
   ASSERT_TRUE(primary.start() && replica.start());
   std::string creds = create_monitor_account(primary, primary.dir().path());
   ASSERT_TRUE(start_replication(replica, primary));
   Guardd g("", mysql_sections(replica.socket(), creds));
   ASSERT_TRUE(g.start()) << g.log();
+  auto healthy = status_problems(g, "mysql-replication");
+  ASSERT_TRUE(healthy.is_array()) << healthy;
+  EXPECT_TRUE(healthy.empty()) << healthy;
+
   // Revoke the monitor's TCP account on the primary only, so the source cannot be asked.
   ASSERT_EQ(primary.exec("SET sql_log_bin = 0; DROP USER 'guardd'@'127.0.0.1'"), "");
   auto c = ask(g, "reboot");
@@ -447,6 +470,103 @@ TEST(MySql, SourceThatCannotBeAskedRefuses) {
   EXPECT_NE(repl["reason"].get<std::string>().find("cannot ask the source about its replicas"),
             std::string::npos)
       << repl;
+
+  auto problems = status_problems(g, "mysql-replication");
+  EXPECT_TRUE(mentions(problems, "replica of 127.0.0.1:" + std::to_string(primary.port())))
+      << problems;
+  EXPECT_TRUE(mentions(problems, "must exist for this host's address")) << problems;
+  auto shown = g.ctl({"status"});
+  EXPECT_NE(shown.out.find("SETUP PROBLEM: mariadbd"), std::string::npos) << shown.out;
+  auto checked = run_process({guardd_binary(), "--check-config", "--config", g.config()});
+  EXPECT_EQ(checked.exit_code, 0) << checked.err;
+  EXPECT_NE(checked.err.find("warning: check mysql-replication: mariadbd"), std::string::npos)
+      << checked.err;
+  EXPECT_NE(checked.err.find("cannot ask the source about its replicas"), std::string::npos)
+      << checked.err;
+
+  // Without defaults_file guardd is root over unix_socket, which has no TCP login on the
+  // source (as on Debian, whose root@localhost is the only root): status says what to create.
+  ASSERT_EQ(primary.exec("SET sql_log_bin = 0; DROP USER IF EXISTS 'root'@'127.0.0.1', "
+                         "'root'@'::1'"),
+            "");
+  Guardd as_root("", mysql_sections(replica.socket(), ""));
+  ASSERT_TRUE(as_root.start()) << as_root.log();
+  EXPECT_TRUE(mentions(status_problems(as_root, "mysql-replication"),
+                       "create the monitoring account on the primary"))
+      << status_problems(as_root, "mysql-replication");
+}
+
+// A throwaway CA and a server certificate it signed for `names` (subjectAltName entries
+// such as "IP:127.0.0.1"), made with openssl in `dir`.
+struct TestCertificates {
+  std::string ca, cert, key;
+};
+
+TestCertificates make_certificates(const std::string& dir, const std::string& names) {
+  TestCertificates t{dir + "/ca.pem", dir + "/server.pem", dir + "/server.key"};
+  write_file(dir + "/san.cnf", "subjectAltName = " + names + "\n");
+  const std::vector<std::vector<std::string>> steps = {
+      {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+       "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir + "/ca.key", "-out", t.ca, "-days",
+       "2", "-subj", "/CN=guardd test CA"},
+      {"/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+       "-nodes", "-keyout", t.key, "-out", dir + "/server.csr", "-subj", "/CN=guardd test server"},
+      {"/usr/bin/openssl", "x509", "-req", "-in", dir + "/server.csr", "-CA", t.ca, "-CAkey",
+       dir + "/ca.key", "-CAcreateserial", "-out", t.cert, "-days", "2", "-extfile",
+       dir + "/san.cnf"}};
+  for (const auto& argv : steps) {
+    auto r = run_process(argv);
+    if (r.exit_code != 0) throw std::runtime_error("openssl failed: " + r.err);
+  }
+  return t;
+}
+
+// A monitoring account that must use TLS (REQUIRE SSL) works once the defaults file's
+// [guardd-tcp] group names the CA and asks for verification; the server certificate names
+// only the network address (not "localhost"), as real ones do, and the local socket login
+// does not use those settings. Without the CA, or with another CA, the source refuses the
+// login and status says so.
+TEST(MySql, MonitoringAccountThatRequiresTls) {
+  TempDir tls, other_tls;
+  auto certs = make_certificates(tls.path(), "IP:127.0.0.1");
+  auto other_ca = make_certificates(other_tls.path(), "IP:127.0.0.1").ca;
+  MariaDbServer primary(1), replica(2);
+  for (MariaDbServer* s : {&primary, &replica}) {
+    s->add_option("--ssl-ca=" + certs.ca);
+    s->add_option("--ssl-cert=" + certs.cert);
+    s->add_option("--ssl-key=" + certs.key);
+  }
+  ASSERT_TRUE(primary.start() && replica.start()) << primary.error_log() << replica.error_log();
+  std::string plain = create_monitor_account(primary, primary.dir().path());
+  ASSERT_EQ(primary.exec("ALTER USER 'guardd'@'127.0.0.1' REQUIRE SSL"), "");
+  ASSERT_TRUE(start_replication(replica, primary));
+  auto with_tls = [&](const std::string& name, const std::string& ca) {
+    std::string path = replica.dir() / name;
+    write_file(
+        path, read_file(plain) + "[guardd-tcp]\nssl-ca = " + ca + "\nssl-verify-server-cert = 1\n");
+    chmod(path.c_str(), 0600);
+    return path;
+  };
+
+  Guardd without_ca("", mysql_sections(replica.socket(), plain));
+  ASSERT_TRUE(without_ca.start()) << without_ca.log();
+  auto refused = status_problems(without_ca, "mysql-replication");
+  EXPECT_TRUE(mentions(refused, "cannot ask the source about its replicas")) << refused;
+
+  Guardd wrong_ca("", mysql_sections(replica.socket(), with_tls("wrong-ca.cnf", other_ca)));
+  ASSERT_TRUE(wrong_ca.start()) << wrong_ca.log();
+  auto unverified = status_problems(wrong_ca, "mysql-replication");
+  EXPECT_TRUE(mentions(unverified, "TLS/SSL error")) << unverified;
+
+  Guardd g("", mysql_sections(replica.socket(), with_tls("tls.cnf", certs.ca)));
+  ASSERT_TRUE(g.start()) << g.log();
+  auto problems = status_problems(g, "mysql-replication");
+  ASSERT_TRUE(problems.is_array()) << problems;
+  EXPECT_TRUE(problems.empty()) << problems;
+  auto c = ask(g, "reboot");
+  auto repl = c.check("mysql-replication");
+  EXPECT_EQ(repl["reason"].get<std::string>().find("cannot ask"), std::string::npos) << repl;
+  EXPECT_NE(repl["reason"].get<std::string>().find("replica"), std::string::npos) << repl;
 }
 
 // The path of a shared object this test process has mapped whose name contains `name`.

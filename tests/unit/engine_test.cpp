@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "daemon/engine.h"
+#include "daemon/setup_problems.h"
 
 namespace guardd {
 namespace {
@@ -172,6 +173,47 @@ TEST(Engine, ForceTurnsARefusalIntoForced) {
   EXPECT_FALSE(grants(Verdict::Refused));
   EXPECT_FALSE(grants(Verdict::Denied));
   EXPECT_FALSE(grants(Verdict::Invalid));
+}
+
+// Setup tests (status, --check-config) share the engine's rules: each under its timeout,
+// an overrun or an exception reported, never waited for.
+class SetupCheck : public Check {
+ public:
+  SetupCheck(std::vector<std::string> problems, std::chrono::milliseconds delay = 0ms)
+      : problems_(std::move(problems)), delay_(delay) {}
+  CheckAnswer evaluate(const CheckContext&) const override { return {Outcome::Pass, "", {}}; }
+  std::vector<std::string> setup_problems(Clock::time_point) const override {
+    if (delay_.count() > 0) std::this_thread::sleep_for(delay_);  // simulates a hung server
+    if (problems_.size() == 1 && problems_[0] == "throw") throw std::runtime_error("boom");
+    return problems_;
+  }
+
+ private:
+  std::vector<std::string> problems_;
+  std::chrono::milliseconds delay_;
+};
+
+TEST(SetupProblems, EachEnabledCheckReportsWithinItsTimeout) {
+  WorkerPool workers(2);
+  auto disabled = instance("off", std::make_shared<SetupCheck>(std::vector<std::string>{"x"}));
+  disabled.enabled = false;
+  std::vector<CheckInstance> checks = {
+      instance("fine", std::make_shared<SetupCheck>(std::vector<std::string>{})),
+      instance("broken", std::make_shared<SetupCheck>(std::vector<std::string>{"no login"})),
+      instance("hung", std::make_shared<SetupCheck>(std::vector<std::string>{}, 3000ms), 100ms),
+      instance("throws", std::make_shared<SetupCheck>(std::vector<std::string>{"throw"})),
+      disabled};
+  auto start = Clock::now();
+  auto reports = find_setup_problems(checks, Clock::now() + 5s, workers);
+  EXPECT_LT(Clock::now() - start, 2s);  // the hung one is not waited for
+  ASSERT_EQ(reports.size(), 4u);
+  EXPECT_EQ(reports[0].check, "fine");
+  EXPECT_TRUE(reports[0].problems.empty());
+  EXPECT_EQ(reports[1].problems, std::vector<std::string>{"no login"});
+  ASSERT_EQ(reports[2].problems.size(), 1u);
+  EXPECT_EQ(reports[2].problems[0], "the setup test did not answer within 100ms");
+  ASSERT_EQ(reports[3].problems.size(), 1u);
+  EXPECT_NE(reports[3].problems[0].find("boom"), std::string::npos);
 }
 
 }  // namespace
