@@ -1,5 +1,6 @@
 #include "plugins/mysql/assess.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <map>
 
@@ -316,10 +317,31 @@ Assessment assess_replication(const InstanceProbe& p, const ReplicationPolicy& p
 
 namespace {
 
+// Where a statement's first keyword starts: after blanks and comments (/* ... */, "-- "
+// and "#" to the end of the line), as tools such as pt-online-schema-change prefix them.
+size_t first_keyword(const std::string& sql) {
+  size_t i = 0;
+  while (i < sql.size()) {
+    if (std::isspace(static_cast<unsigned char>(sql[i]))) {
+      ++i;
+    } else if (sql.compare(i, 2, "/*") == 0) {
+      size_t end = sql.find("*/", i + 2);
+      i = end == std::string::npos ? sql.size() : end + 2;
+    } else if (sql[i] == '#' || sql.compare(i, 3, "-- ") == 0) {
+      size_t end = sql.find('\n', i);
+      i = end == std::string::npos ? sql.size() : end + 1;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
 // Statements that change a schema: interrupted by a reboot, some leave work to redo or
 // a table to rebuild.
 bool is_ddl(const std::string& info) {
-  std::string head = info.substr(0, info.find_first_of(" \t\n("));
+  const size_t start = first_keyword(info);
+  std::string head = info.substr(start, info.find_first_of(" \t\n(", start) - start);
   for (char& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return head == "ALTER" || head == "CREATE" || head == "DROP" || head == "RENAME" ||
          head == "TRUNCATE" || head == "OPTIMIZE";

@@ -242,6 +242,21 @@ TEST(MySql, RootSessionsTransactionsAndLongStatementsAreSeen) {
                                        "INFO LIKE 'SELECT SLEEP%'")[0]["ID"]),
             "");
 
+  // A schema change running (here a CREATE ... SELECT that takes its time, sent with a
+  // tool's comment first) vetoes as DDL from its first second.
+  Session migration(db.socket());
+  ASSERT_TRUE(migration.ok());
+  migration.send("/* migration 42 */ CREATE TABLE shop.slow ENGINE=InnoDB AS SELECT SLEEP(600)");
+  c = poll_until([&] { return ask(g, "reboot"); },
+                 [](const Checked& r) { return r.exit_code == 1; });
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  reason = c.check("mysql-connections")["reason"];
+  EXPECT_NE(reason.find("(root) running DDL for"), std::string::npos) << reason;
+  ASSERT_EQ(db.exec("KILL " + db.query("SELECT ID FROM information_schema.PROCESSLIST WHERE "
+                                       "INFO LIKE '%CREATE TABLE shop.slow%' AND ID <> "
+                                       "CONNECTION_ID()")[0]["ID"]),
+            "");
+
   // A port probe: TCP connected, nothing sent, never authenticated.
   int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -380,6 +395,34 @@ TEST(MySql, PeerReplicasAreJudgedByTheirOwnState) {
   c = poll_until([&] { return ask(g, "reboot"); },
                  [](const Checked& r) { return r.exit_code == 0; });
   EXPECT_EQ(c.exit_code, 0) << c.dump();
+
+  // A peer whose SQL thread waits (here on a row lock) falls behind with both threads
+  // running; past max_lag it is no failover candidate. (MariaDB counts the lag from when
+  // the event reached it, so an old event timestamp does not fake it: measured.)
+  ASSERT_EQ(primary.exec("CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY, v INT) "
+                         "ENGINE=InnoDB; INSERT INTO shop.t VALUES (1, 1)"),
+            "");
+  ASSERT_TRUE(wait_until([&] { return !replica2.query("SELECT v FROM shop.t").empty(); }));
+  Guardd strict("", mysql_sections(replica1.socket(), creds, "", "3s", "max_lag = 2s\n"));
+  ASSERT_TRUE(strict.start()) << strict.log();
+  Session blocker(replica2.socket());
+  ASSERT_TRUE(blocker.ok());
+  ASSERT_EQ(blocker.exec("BEGIN"), "");
+  ASSERT_EQ(blocker.exec("SELECT v FROM shop.t WHERE id = 1 FOR UPDATE"), "");
+  ASSERT_EQ(primary.exec("UPDATE shop.t SET v = 2 WHERE id = 1"), "");
+  c = poll_until([&] { return ask(strict, "reboot"); },
+                 [&](const Checked& r) {
+                   return repl_reason(r).find("s behind (max_lag = 2 s)") != std::string::npos;
+                 });
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  EXPECT_NE(repl_reason(c).find("the last healthy replica"), std::string::npos) << repl_reason(c);
+  EXPECT_NE(repl_reason(c).find(peer + ": "), std::string::npos) << repl_reason(c);
+  c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 0) << "a few seconds are within max_lag = 30s: " << c.dump();
+  ASSERT_EQ(blocker.exec("ROLLBACK"), "");
+  c = poll_until([&] { return ask(strict, "reboot"); },
+                 [](const Checked& r) { return r.exit_code == 0; });
+  EXPECT_EQ(c.exit_code, 0) << "caught up: " << c.dump();
 
   replica2.freeze();
   c = ask(g, "reboot");

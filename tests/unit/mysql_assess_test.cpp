@@ -340,6 +340,20 @@ TEST(MysqlRecorded, WorkInProgressVetoesWhateverMaxClientsAllows) {
   a = assess_connections(probe_with(d), lenient);
   EXPECT_EQ(a.outcome, Outcome::Veto);
   EXPECT_NE(a.reason.find("session 6 (dba) running DDL"), std::string::npos) << a.reason;
+  // As tools send it: a comment first.
+  for (const char* info :
+       {"/* pt-online-schema-change */ ALTER TABLE orders ENGINE=InnoDB",
+        "  -- migration 42\n  CREATE INDEX i ON orders (x)", "# gh-ost\nRENAME TABLE a TO b"}) {
+    ddl["INFO"] = info;
+    d.processlist = {ddl};
+    a = assess_connections(probe_with(d), lenient);
+    EXPECT_EQ(a.outcome, Outcome::Veto) << info;
+    EXPECT_NE(a.reason.find("running DDL"), std::string::npos) << info << ": " << a.reason;
+  }
+  ddl["INFO"] = "/* ALTER */ SELECT 1";
+  d.processlist = {ddl};
+  EXPECT_EQ(assess_connections(probe_with(d), lenient).outcome, Outcome::Pass)
+      << "a keyword in a comment is not the statement";
 
   d.processlist = {report};
   a = assess_connections(probe_with(d), lenient);
