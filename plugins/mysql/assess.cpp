@@ -91,6 +91,12 @@ Assessment assess_galera(const InstanceProbe& p, const ReplicationPolicy& policy
   facts["galera"]["incoming_addresses"] = ws["wsrep_incoming_addresses"];
   const int remaining = static_cast<int>(synced.size());
   facts["galera"]["synced_peers"] = remaining;
+  // Members that list no client address: an arbitrator (garbd) votes but holds no data;
+  // a node bound to loopback shows AUTO. Neither can be counted as a copy.
+  const int unlisted = size - 1 - static_cast<int>(p.galera_peers.size());
+  if (unlisted > 0)
+    not_synced.push_back(
+        fmt::format("{} member(s) without a client address (arbitrator, or AUTO)", unlisted));
   std::string others =
       not_synced.empty() ? "" : fmt::format("; not counted: {}", fmt::join(not_synced, ", "));
   if (remaining < policy.min_remaining_nodes)

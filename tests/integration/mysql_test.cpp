@@ -955,6 +955,37 @@ TEST(MySql, SocketFromTheListeningSocketsAndInstancesCompareResolved) {
 
 // A wipe of the device that holds a running server's datadir names the server. Loop
 // devices and mounts need root (CI runs as root).
+// A server in a container (its own mount namespace) that names the same socket and
+// datadir paths as a server on the host is probed through its own root and judged by its
+// own answers: its client session refuses the reboot although the host's server is idle.
+// Probed through the host's path, both would be the idle host server.
+TEST(RootMySql, ContainerServerWithTheHostsPathsIsJudgedByItsOwnAnswers) {
+  if (!is_root()) GTEST_SKIP() << "needs root for a mount namespace";
+  MariaDbServer on_host(1), in_container(2);
+  ASSERT_TRUE(on_host.start()) << on_host.error_log();
+  ASSERT_TRUE(in_container.start_in_container(on_host)) << in_container.error_log();
+  const std::string container_pid = std::to_string(in_container.pid());
+  ASSERT_NE(read_file("/proc/" + container_pid + "/mountinfo"), read_file("/proc/self/mountinfo"));
+  Session app(in_container.socket());  // the container's socket, seen from the host
+  ASSERT_TRUE(app.ok());
+
+  Guardd g("", mysql_sections("auto", ""));
+  ASSERT_TRUE(g.start()) << g.log();
+  auto c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  auto conns = c.check("mysql-connections");
+  EXPECT_EQ(conns["outcome"], "veto") << conns;
+  const std::string reason = conns["reason"];
+  EXPECT_NE(reason.find("mariadbd (pid " + container_pid + ", " + on_host.socket() +
+                        "): 1 client session(s)"),
+            std::string::npos)
+      << reason;
+  // Each probe reached the server it was about.
+  json instances = conns["facts"]["instances"];
+  ASSERT_EQ(instances.size(), 2u) << instances;
+  for (const auto& i : instances) EXPECT_EQ(i.value("error", ""), "") << i;
+}
+
 TEST(RootMySql, WipeOfTheDatadirDeviceNamesTheServer) {
   if (!is_root()) GTEST_SKIP() << "needs root for loop devices and mounts";
   LoopDevice loop(256);  // room for the datadir's redo log
@@ -1046,6 +1077,33 @@ TEST(RootMySql, UnmountedDatadirDiskIsRefusedAndASpareDiskIsNot) {
 }
 
 // Galera nodes run as the mysql user (for rsync state transfer): needs root, as CI is.
+// Two data nodes and an arbitrator (garbd): the cluster counts three members, but taking
+// a node away leaves one copy of the data. Counted by wsrep_cluster_size this was allowed.
+TEST(RootGalera, ArbitratorIsNoDataCopy) {
+  if (!is_root()) GTEST_SKIP() << "needs root to run Galera nodes as the mysql user";
+  GaleraCluster cluster(2, 1);
+  ASSERT_TRUE(cluster.start()) << cluster.node(0).error_log() << cluster.node(1).error_log()
+                               << cluster.arbitrator_log(0);
+  std::string creds = create_monitor_account(cluster.node(0), cluster.node(0).dir().path());
+  ASSERT_TRUE(wait_until([&] {
+    return !cluster.node(1).query("SELECT 1 FROM mysql.user WHERE user = 'guardd'").empty();
+  }));
+  Guardd g("", mysql_sections(cluster.node(1).socket(), creds));
+  ASSERT_TRUE(g.start()) << g.log();
+  auto c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  std::string reason = c.check("mysql-replication")["reason"];
+  EXPECT_NE(reason.find("Galera cluster of 3 nodes would keep 1 synced data node(s) "
+                        "(min_remaining_nodes = 2); not counted: 1 member(s) without a client "
+                        "address (arbitrator, or AUTO)"),
+            std::string::npos)
+      << reason;
+  Guardd lenient(
+      "", mysql_sections(cluster.node(1).socket(), creds, "", "3s", "min_remaining_nodes = 1\n"));
+  ASSERT_TRUE(lenient.start()) << lenient.log();
+  EXPECT_EQ(ask(lenient, "reboot").exit_code, 0) << "node 0 stays, synced";
+}
+
 TEST(RootGalera, QuorumDonorAndTwoNodeRules) {
   if (!is_root()) GTEST_SKIP() << "needs root to run Galera nodes as the mysql user";
   GaleraCluster cluster(3);

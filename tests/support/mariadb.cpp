@@ -120,21 +120,42 @@ std::string MariaDbServer::error_log() const {
   return read_file(datadir_ + "/error.log");
 }
 
-bool MariaDbServer::start() {
+std::vector<std::string> MariaDbServer::server_argv(const std::string& datadir) const {
   std::vector<std::string> argv = {"/usr/sbin/mariadbd", "--no-defaults"};
   if (!os_user_.empty())
     argv.push_back("--user=" + os_user_);
   else if (geteuid() == 0)
     argv.push_back("--user=root");
   for (std::string a :
-       {"--datadir=" + datadir_, "--port=" + std::to_string(port_),
-        std::string("--bind-address=127.0.0.1"), "--socket=" + socket_,
-        "--pid-file=" + datadir_ + "/mysqld.pid", "--log-error=" + datadir_ + "/error.log",
-        "--server-id=" + std::to_string(server_id_), "--log-bin=" + datadir_ + "/binlog",
+       {"--datadir=" + datadir, "--port=" + std::to_string(port_),
+        std::string("--bind-address=127.0.0.1"), "--socket=" + datadir + "/mysqld.sock",
+        "--pid-file=" + datadir + "/mysqld.pid", "--log-error=" + datadir + "/error.log",
+        "--server-id=" + std::to_string(server_id_), "--log-bin=" + datadir + "/binlog",
         std::string("--skip-name-resolve"), std::string("--innodb-buffer-pool-size=32M"),
-        "--tmpdir=" + datadir_ + "/tmp"})
+        "--tmpdir=" + datadir + "/tmp"})
     argv.push_back(a);
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  return argv;
+}
+
+bool MariaDbServer::start() {
+  return spawn(server_argv(datadir_));
+}
+
+bool MariaDbServer::start_in_container(const MariaDbServer& twin) {
+  // unshare and sh exec in turn, so the pid spawn() sees is mariadbd's.
+  std::vector<std::string> argv = {"/usr/bin/unshare",
+                                   "--mount",
+                                   "--propagation",
+                                   "private",
+                                   "--",
+                                   "/bin/sh",
+                                   "-c",
+                                   "mount --bind \"$1\" \"$2\" && shift 2 && exec \"$@\"",
+                                   "sh",
+                                   dir_.path(),
+                                   twin.dir_.path()};
+  for (auto& a : server_argv(twin.datadir_)) argv.push_back(a);
   return spawn(argv);
 }
 
@@ -292,12 +313,12 @@ bool start_replication(MariaDbServer& replica, MariaDbServer& primary) {
 
 namespace guardd::test {
 
-GaleraCluster::GaleraCluster(int nodes) {
+GaleraCluster::GaleraCluster(int nodes, int arbitrators) {
   struct Ports {
     int gcomm, ist, sst;
   };
   // Held until every node (whose own port comes from free_port) is set up.
-  PortReservation reserved(3 * nodes);
+  PortReservation reserved(3 * nodes + arbitrators);
   std::vector<Ports> ports;
   std::vector<std::string> members;
   for (int i = 0; i < nodes; ++i) {
@@ -330,6 +351,25 @@ GaleraCluster::GaleraCluster(int nodes) {
     nodes_.back()->add_option("--wsrep-node-incoming-address=127.0.0.1:" +
                               std::to_string(nodes_.back()->port()));
   }
+  for (int a = 0; a < arbitrators; ++a) {
+    std::string listen =
+        "127.0.0.1:" + std::to_string(reserved.ports()[static_cast<size_t>(3 * nodes + a)]);
+    arbitrator_argv_.push_back({"/usr/bin/garbd", "--group", "guardd-test", "--address", address,
+                                "--options", "gmcast.listen_addr=tcp://" + listen, "--log",
+                                arbitrator_dir_ / ("garbd" + std::to_string(a) + ".log")});
+  }
+}
+
+GaleraCluster::~GaleraCluster() {
+  for (pid_t pid : arbitrators_) {
+    kill(pid, SIGTERM);
+    int st;
+    if (!wait_until([&] { return waitpid(pid, &st, WNOHANG) == pid; },
+                    std::chrono::milliseconds(10000))) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &st, 0);
+    }
+  }
 }
 
 bool GaleraCluster::wait_status(int i, const std::string& key, const std::string& value) {
@@ -345,12 +385,32 @@ bool GaleraCluster::start() {
   if (!nodes_[0]->start()) return false;
   for (size_t i = 1; i < nodes_.size(); ++i)
     if (!nodes_[i]->start()) return false;
+  for (auto& argv : arbitrator_argv_) {
+    pid_t pid = fork();
+    if (pid < 0) return false;
+    if (pid == 0) {
+      int devnull = open("/dev/null", O_RDWR);
+      dup2(devnull, 0);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    arbitrators_.push_back(pid);
+  }
+  const std::string members = std::to_string(nodes_.size() + arbitrator_argv_.size());
   for (size_t i = 0; i < nodes_.size(); ++i) {
     if (!wait_status(static_cast<int>(i), "wsrep_local_state_comment", "Synced")) return false;
-    if (!wait_status(static_cast<int>(i), "wsrep_cluster_size", std::to_string(nodes_.size())))
-      return false;
+    if (!wait_status(static_cast<int>(i), "wsrep_cluster_size", members)) return false;
   }
   return true;
+}
+
+std::string GaleraCluster::arbitrator_log(int i) const {
+  return read_file(arbitrator_argv_.at(static_cast<size_t>(i)).back());
 }
 
 }  // namespace guardd::test

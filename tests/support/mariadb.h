@@ -34,6 +34,10 @@ class MariaDbServer {
   /// Starts mariadbd with `--defaults-file=FILE` and no other option: the file sets
   /// everything (datadir(), socket(), port() among them), the way a packaged server runs.
   bool start_from_option_file(const std::string& file);
+  /// Starts mariadbd as a server in a container would run: in a private mount namespace
+  /// where `twin`'s folder is this server's own, so it names the same datadir and socket
+  /// paths as `twin` while its files (and its socket, socket() here) are its own. Root.
+  bool start_in_container(const MariaDbServer& twin);
   /// The options start() passes, as an option file's lines (for start_from_option_file).
   std::string option_lines() const;
   /// SIGTERM and waitpid (SIGKILL after a deadline).
@@ -66,6 +70,8 @@ class MariaDbServer {
   pid_t pid_ = -1;
   bool frozen_ = false;
   bool spawn(const std::vector<std::string>& argv);
+  /// mariadbd's command line with its paths under `datadir` (this server's or a twin's).
+  std::vector<std::string> server_argv(const std::string& datadir) const;
 };
 
 /// Creates the monitoring account guardd@localhost and guardd@127.0.0.1 with `grants` and
@@ -103,15 +109,27 @@ class PortReservation {
 /// mysql user so rsync state transfers work. Needs root.
 class GaleraCluster {
  public:
-  explicit GaleraCluster(int nodes);
-  /// Bootstraps node 0, joins the others, and waits until every node is Synced.
+  /// `nodes` data nodes and `arbitrators` garbd processes (Debian's galera-arbitrator-4),
+  /// which vote but hold no data.
+  explicit GaleraCluster(int nodes, int arbitrators = 0);
+  /// Stops the arbitrators (the nodes stop themselves).
+  ~GaleraCluster();
+  GaleraCluster(const GaleraCluster&) = delete;
+  GaleraCluster& operator=(const GaleraCluster&) = delete;
+  /// Bootstraps node 0, joins the others and the arbitrators, and waits until every node
+  /// is Synced in a cluster of all of them.
   bool start();
   MariaDbServer& node(int i) { return *nodes_.at(static_cast<size_t>(i)); }
+  /// What arbitrator `i` logged.
+  std::string arbitrator_log(int i) const;
   /// Waits until node `i` reports `key` = `value` in SHOW GLOBAL STATUS.
   bool wait_status(int i, const std::string& key, const std::string& value);
 
  private:
   std::vector<std::unique_ptr<MariaDbServer>> nodes_;
+  std::vector<std::vector<std::string>> arbitrator_argv_;
+  std::vector<pid_t> arbitrators_;
+  TempDir arbitrator_dir_;  // their logs
 };
 
 }  // namespace guardd::test
