@@ -1,9 +1,11 @@
 // guardd-bench: how fast and how cheap guardd is, against the floor no durable guard can
 // beat. Starts guardd itself (and, for the MySQL policy, a throwaway MariaDB) on temporary
 // sockets and databases. See bench/README.md for what each figure means.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/socket.h>
@@ -59,9 +61,9 @@ Measures guardd and prints tables (and JSON with --json-out):
   --quick          1,000 requests per row, 10k decisions for RSS, 5 idle seconds,
                    100,000 rows for audit at scale (for a smoke run, not for the README)
   --requests N     requests per round-trip row (default 5000)
-  --skip-mysql     skip (b)
-  --only LIST      run only these parts, comma-separated: hold, mysql, hook, command,
-                   footprint, audit (for profiling one part)
+  --skip-mysql     skip (b) and (b')
+  --only LIST      run only these parts, comma-separated: hold, mysql, replica, hook,
+                   command, footprint, audit (for profiling one part)
 )";
 
 struct Options {
@@ -374,12 +376,44 @@ std::pair<long, long> cpu_and_switches(pid_t pid) {
   return {ticks, switches};
 }
 
+// A loopback TCP port nobody listens on now.
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Runs a program to completion; true when it exits 0.
+bool run_to_end(const std::vector<std::string>& argv, const std::string& log) {
+  int st = 0;
+  waitpid(spawn(argv, log), &st, 0);
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+// How a bench MariaDB listens: on its socket only, or also on a loopback port with a
+// server id and a binlog, so it can be a source or a replica.
+enum class Replication { None, Enabled };
+
 // A throwaway MariaDB for the default policy (needs mariadb-server installed).
 struct MariaDb {
   std::string dir;
   pid_t pid = -1;
   bool ok = false;
-  MariaDb() {
+  int port = 0;
+  std::string socket() const { return dir + "/mysqld.sock"; }
+  // Runs SQL as root over the socket (mariadb client); true when it succeeded.
+  bool sql(const std::string& statements) const {
+    return run_to_end(
+        {"/usr/bin/mariadb", "--no-defaults", "-uroot", "-S", socket(), "-e", statements},
+        dir + "/sql.log");
+  }
+  explicit MariaDb(Replication replication = Replication::None, int server_id = 1) {
     dir = make_temp_dir("mariadb");
     std::vector<std::string> install = {"/usr/bin/mariadb-install-db", "--no-defaults",
                                         "--datadir=" + dir + "/data", "--tmpdir=" + dir,
@@ -391,13 +425,42 @@ struct MariaDb {
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return;
     std::vector<std::string> run = {"/usr/sbin/mariadbd", "--no-defaults"};
     if (geteuid() == 0) run.push_back("--user=root");
-    for (std::string a : {"--datadir=" + dir + "/data", "--socket=" + dir + "/mysqld.sock",
-                          "--pid-file=" + dir + "/mysqld.pid", std::string("--skip-networking"),
-                          "--log-error=" + dir + "/error.log",
+    for (std::string a : {"--datadir=" + dir + "/data", "--socket=" + socket(),
+                          "--pid-file=" + dir + "/mysqld.pid", "--log-error=" + dir + "/error.log",
                           std::string("--innodb-buffer-pool-size=32M"), "--tmpdir=" + dir})
       run.push_back(a);
+    if (replication == Replication::None) {
+      run.push_back("--skip-networking");
+    } else {
+      port = free_port();
+      for (std::string a :
+           {"--port=" + std::to_string(port), std::string("--bind-address=127.0.0.1"),
+            "--server-id=" + std::to_string(server_id), "--log-bin=" + dir + "/binlog",
+            std::string("--skip-name-resolve")})
+        run.push_back(a);
+    }
     pid = spawn(run, dir + "/mariadbd.out");
-    ok = wait_for([&] { return fs::exists(dir + "/mysqld.sock"); }, std::chrono::seconds(60));
+    ok =
+        wait_for([&] { return fs::exists(socket()) && sql("SELECT 1"); }, std::chrono::seconds(60));
+  }
+  // Replicates from `source` over loopback; true once both threads run.
+  bool replicate_from(const MariaDb& source) const {
+    source.sql(
+        "CREATE USER IF NOT EXISTS 'repl'@'127.0.0.1' IDENTIFIED BY 'repl'; "
+        "GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'");
+    if (!sql(fmt::format("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}, "
+                         "MASTER_USER='repl', MASTER_PASSWORD='repl', MASTER_USE_GTID=no; "
+                         "START SLAVE",
+                         source.port)))
+      return false;
+    return wait_for(
+        [&] {
+          return run_to_end({"/bin/sh", "-c",
+                             "/usr/bin/mariadb --no-defaults -uroot -S '" + socket() +
+                                 "' -e 'SHOW SLAVE STATUS\\G' | grep -q 'Slave_SQL_Running: Yes'"},
+                            dir + "/sql.log");
+        },
+        std::chrono::seconds(30));
   }
   ~MariaDb() {
     stop(pid);
@@ -490,7 +553,7 @@ Options parse(int argc, char** argv) {
         o.json_out = optarg;
         break;
       case 'o': {
-        static const std::set<std::string> kParts = {"hold",    "mysql",     "hook",
+        static const std::set<std::string> kParts = {"hold",    "mysql",     "replica", "hook",
                                                      "command", "footprint", "audit"};
         std::istringstream list(optarg);
         std::string part;
@@ -540,6 +603,48 @@ void print_row(const std::string& name, int clients, const Stats& s,
 
 }  // namespace
 
+// (b') The default policy on a replica host with two peers: each decision asks the
+// source for its registered replicas and the other replica about itself, over TCP with
+// a monitoring account. Idle, then while mariadb-slap writes on the source (and the
+// replicas apply it). Goal: p99 <= 50 ms at one client under load.
+template <typename Scenario>
+void replica_scenario(const Options& o, Scenario& scenario) {
+  MariaDb primary(Replication::Enabled, 1), replica(Replication::Enabled, 2),
+      peer(Replication::Enabled, 3);
+  const std::string account =
+      "CREATE USER 'guardd'@'localhost' IDENTIFIED BY 'bench'; "
+      "CREATE USER 'guardd'@'127.0.0.1' IDENTIFIED BY 'bench'; "
+      "GRANT PROCESS, SLAVE MONITOR, REPLICATION MASTER ADMIN ON *.* TO "
+      "'guardd'@'localhost', 'guardd'@'127.0.0.1'";
+  if (!primary.ok || !replica.ok || !peer.ok || !primary.sql(account) ||
+      !replica.replicate_from(primary) || !peer.replicate_from(primary)) {
+    fmt::print("replica + 2 peers       skipped: could not start the three servers\n");
+    return;
+  }
+  const std::string creds = replica.dir + "/guardd-mysql.cnf";
+  std::ofstream(creds) << "[client]\nuser = guardd\npassword = bench\n";
+  chmod(creds.c_str(), 0600);
+  // The shipped policy, on this replica's server only, with the monitoring account.
+  std::string policy = read_text(GUARDD_SOURCE_DIR "/etc/guardd.conf");
+  for (auto [from, to] :
+       {std::pair<std::string, std::string>{"instances = auto", "instances = " + replica.socket()},
+        {"defaults_file =", "defaults_file = " + creds}})
+    for (size_t at = policy.find(from); at != std::string::npos;
+         at = policy.find(from, at + to.size()))
+      policy.replace(at, from.size(), to);
+  Daemon guard(o, policy, "");
+  scenario("replica + 2 peers", guard.socket);
+
+  pid_t load = spawn({"/usr/bin/mariadb-slap", "--no-defaults", "-uroot", "-S", primary.socket(),
+                      "--concurrency=8", "--iterations=1000000", "--number-of-queries=100000",
+                      "--auto-generate-sql", "--auto-generate-sql-load-type=mixed"},
+                     primary.dir + "/slap.log");
+  wait_for([&] { return primary.sql("SELECT 1 FROM mysqlslap.t1 LIMIT 1"); },
+           std::chrono::seconds(30));
+  scenario("  under mariadb-slap", guard.socket);
+  stop(load);
+}
+
 int main(int argc, char** argv) {
   Options o = parse(argc, argv);
   json out;
@@ -586,6 +691,7 @@ int main(int argc, char** argv) {
       fmt::print("default + MariaDB       skipped: could not start a MariaDB server\n");
     }
   }
+  if (!o.skip_mysql && o.wants("replica")) replica_scenario(o, scenario);
   if (o.wants("hook")) {
     std::string hooks = make_temp_dir("hook");
     std::ofstream(hooks + "/pass") << "#!/bin/sh\nexit 0\n";
