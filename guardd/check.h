@@ -86,9 +86,10 @@ class Check {
   /// Problems in this check's setup seen on the host now that would turn its answers into
   /// refusals (e.g. an account that cannot log in to a replica's source), one sentence
   /// each; empty when none. For `guardctl status` and `guardd --check-config`, never part
-  /// of a decision; should return before `deadline`.
+  /// of a decision; should return before `deadline`. `scope` is shared by the other
+  /// checks' setup tests of the same status, as a decision's is.
   virtual std::vector<std::string> setup_problems(
-      std::chrono::steady_clock::time_point /*deadline*/) const {
+      std::chrono::steady_clock::time_point /*deadline*/, DecisionScope& /*scope*/) const {
     return {};
   }
 };

@@ -142,23 +142,24 @@ Result<Target> parse_target(const CheckSection& s) {
   return t;
 }
 
-// The probes of one decision, shared by every MySQL check with the same target.
+// The probes of one decision (or status), shared by every MySQL check with the same target.
 struct Snapshot {
   std::vector<InstanceProbe> probes;
   std::string error;  // the target's instances could not be chosen
 };
 
-std::shared_ptr<const Snapshot> snapshot(const CheckContext& ctx, const Target& t) {
-  return ctx.scope.shared<Snapshot>(t.key(), [&] {
+std::shared_ptr<const Snapshot> snapshot(DecisionScope& scope, const Target& t,
+                                         std::chrono::steady_clock::time_point deadline) {
+  return scope.shared<Snapshot>(t.key(), [&] {
     Snapshot s;
-    auto chosen = t.select(*mysql::running_instances(ctx.scope));
+    auto chosen = t.select(*mysql::running_instances(scope));
     if (!chosen) {
       s.error = chosen.error();
       return s;
     }
     for (const auto& inst : *chosen)
       s.probes.push_back(
-          mysql::probe_instance(inst, mysql::ProbeSettings{t.defaults_file}, ctx.deadline));
+          mysql::probe_instance(inst, mysql::ProbeSettings{t.defaults_file}, deadline));
     return s;
   });
 }
@@ -260,7 +261,7 @@ class ProbingCheck final : public Check {
   ProbingCheck(Target t, Policy p, std::shared_ptr<DatadirMemory> memory)
       : target_(std::move(t)), policy_(std::move(p)), memory_(std::move(memory)) {}
   CheckAnswer evaluate(const CheckContext& ctx) const override {
-    auto snap = snapshot(ctx, target_);
+    auto snap = snapshot(ctx.scope, target_, ctx.deadline);
     if (!snap->error.empty()) return {Outcome::Error, snap->error, nullptr};
     std::vector<Assessment> all;
     for (const auto& probe : snap->probes) {
@@ -274,16 +275,13 @@ class ProbingCheck final : public Check {
     return combine(all);
   }
 
-  std::vector<std::string> setup_problems(
-      std::chrono::steady_clock::time_point deadline) const override {
-    DecisionScope scope;
-    auto chosen = target_.select(*mysql::running_instances(scope));
-    if (!chosen) return {chosen.error()};
+  std::vector<std::string> setup_problems(std::chrono::steady_clock::time_point deadline,
+                                          DecisionScope& scope) const override {
+    auto snap = snapshot(scope, target_, deadline);
+    if (!snap->error.empty()) return {snap->error};
     std::vector<std::string> problems;
-    for (const auto& inst : *chosen)
-      for (auto& p : Problems(
-               mysql::probe_instance(inst, mysql::ProbeSettings{target_.defaults_file}, deadline)))
-        problems.push_back(std::move(p));
+    for (const auto& probe : snap->probes)
+      for (auto& p : Problems(probe)) problems.push_back(std::move(p));
     return problems;
   }
 

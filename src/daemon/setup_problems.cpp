@@ -17,14 +17,16 @@ using Clock = std::chrono::steady_clock;
 
 // Shared with the workers, which may outlive the call if a check overruns.
 struct Gathering {
+  DecisionScope scope;  // one probe of a server for every check that asks
   std::mutex mutex;
   std::condition_variable done;
   std::vector<std::optional<std::vector<std::string>>> answers;
 };
 
-std::vector<std::string> ask_guarded(const Check& check, Clock::time_point deadline) {
+std::vector<std::string> ask_guarded(const Check& check, Clock::time_point deadline,
+                                     DecisionScope& scope) {
   try {
-    return check.setup_problems(deadline);
+    return check.setup_problems(deadline, scope);
   } catch (const std::exception& e) {
     return {fmt::format("the setup test failed unexpectedly: {}", e.what())};
   } catch (...) {
@@ -49,7 +51,7 @@ std::vector<SetupReport> find_setup_problems(const std::vector<CheckInstance>& c
   for (size_t i = 0; i < enabled.size(); ++i) {
     Status started =
         pool.run([gathering, i, check = enabled[i]->check, check_deadline = deadlines[i]] {
-          auto problems = ask_guarded(*check, check_deadline);
+          auto problems = ask_guarded(*check, check_deadline, gathering->scope);
           std::lock_guard lock(gathering->mutex);
           if (gathering->answers[i]) return;  // already reported as overdue
           gathering->answers[i] = std::move(problems);

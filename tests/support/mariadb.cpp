@@ -92,6 +92,26 @@ void PortReservation::release() {
   fds_.clear();
 }
 
+namespace {
+
+// Starts argv with its standard streams on /dev/null (servers log to their own files);
+// the child's pid, or -1.
+pid_t start_quietly(std::vector<std::string> argv) {
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  int devnull = open("/dev/null", O_RDWR);
+  dup2(devnull, 0);
+  dup2(devnull, 1);
+  dup2(devnull, 2);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  execv(args[0], args.data());
+  _exit(127);
+}
+
+}  // namespace
+
 int free_port() {
   return PortReservation(1).ports()[0];
 }
@@ -175,20 +195,8 @@ bool MariaDbServer::start_from_option_file(const std::string& file) {
 }
 
 bool MariaDbServer::spawn(const std::vector<std::string>& argv_in) {
-  std::vector<std::string> argv = argv_in;
-  pid_ = fork();
+  pid_ = start_quietly(argv_in);
   if (pid_ < 0) return false;
-  if (pid_ == 0) {
-    int devnull = open("/dev/null", O_RDWR);
-    dup2(devnull, 0);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
   return wait_until(
              [&] {
                int st;
@@ -385,20 +393,9 @@ bool GaleraCluster::start() {
   if (!nodes_[0]->start()) return false;
   for (size_t i = 1; i < nodes_.size(); ++i)
     if (!nodes_[i]->start()) return false;
-  for (auto& argv : arbitrator_argv_) {
-    pid_t pid = fork();
+  for (const auto& argv : arbitrator_argv_) {
+    pid_t pid = start_quietly(argv);
     if (pid < 0) return false;
-    if (pid == 0) {
-      int devnull = open("/dev/null", O_RDWR);
-      dup2(devnull, 0);
-      dup2(devnull, 1);
-      dup2(devnull, 2);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
     arbitrators_.push_back(pid);
   }
   const std::string members = std::to_string(nodes_.size() + arbitrator_argv_.size());

@@ -182,7 +182,7 @@ class SetupCheck : public Check {
   SetupCheck(std::vector<std::string> problems, std::chrono::milliseconds delay = 0ms)
       : problems_(std::move(problems)), delay_(delay) {}
   CheckAnswer evaluate(const CheckContext&) const override { return {Outcome::Pass, "", {}}; }
-  std::vector<std::string> setup_problems(Clock::time_point) const override {
+  std::vector<std::string> setup_problems(Clock::time_point, DecisionScope&) const override {
     if (delay_.count() > 0) std::this_thread::sleep_for(delay_);  // simulates a hung server
     if (problems_.size() == 1 && problems_[0] == "throw") throw std::runtime_error("boom");
     return problems_;
