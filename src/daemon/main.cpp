@@ -7,9 +7,13 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -37,7 +41,7 @@ constexpr int kExitConfig = 78;  // EX_CONFIG, as sysexits.h
 constexpr int kExitFailure = 1;
 
 constexpr const char* kUsage =
-    R"(Usage: guardd [--config FILE] [--check-config] [--version] [--help]
+    R"(Usage: guardd [--config FILE] [--check-config | --reload PID] [--version] [--help]
 
 guardd answers "may I reboot / power off / reinstall / wipe / decommission this
 host now?" over a Varlink socket, after asking its checks about the host's live
@@ -50,6 +54,12 @@ Options:
                       Then each check tests its setup on this host now and warns of
                       what would make it refuse (e.g. a replica whose monitoring
                       account cannot log in to its source); warnings keep exit 0.
+      --reload PID    Validate the configuration as --check-config does (without the
+                      setup tests) and, only when it is valid, send SIGHUP to the guardd
+                      running as PID. Exits 78 with every problem as file:line and
+                      signals nothing when it is not, so `systemctl reload guardd`
+                      (ExecReload=guardd --reload $MAINPID) fails and the configuration
+                      in force stays. The daemon swaps the new one in right after.
       --version       Print the version and exit.
   -h, --help          Print this help and exit.
 
@@ -66,15 +76,24 @@ systemd (Type=notify) or in a terminal. See guardd.conf(5) and guardctl(8).
 struct Options {
   std::string config_path{kDefaultConfigPath};
   bool check_config = false;
+  pid_t reload_pid = 0;  // --reload: the daemon to signal once the config is valid
 };
+
+// A pid as systemd passes $MAINPID: decimal, above 1 (never init, never a process group).
+pid_t parse_pid(const char* text) {
+  char* end = nullptr;
+  errno = 0;
+  long v = std::strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v <= 1 || v > INT32_MAX) return 0;
+  return static_cast<pid_t>(v);
+}
 
 // Parses the command line; exits for --help, --version and usage errors.
 Options parse_options(int argc, char** argv) {
-  static const option kLong[] = {{"config", required_argument, nullptr, 'c'},
-                                 {"check-config", no_argument, nullptr, 'C'},
-                                 {"version", no_argument, nullptr, 'V'},
-                                 {"help", no_argument, nullptr, 'h'},
-                                 {nullptr, 0, nullptr, 0}};
+  static const option kLong[] = {
+      {"config", required_argument, nullptr, 'c'}, {"check-config", no_argument, nullptr, 'C'},
+      {"reload", required_argument, nullptr, 'R'}, {"version", no_argument, nullptr, 'V'},
+      {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0}};
   Options opts;
   int c;
   while ((c = getopt_long(argc, argv, "c:h", kLong, nullptr)) != -1) {
@@ -84,6 +103,16 @@ Options parse_options(int argc, char** argv) {
         break;
       case 'C':
         opts.check_config = true;
+        break;
+      case 'R':
+        opts.reload_pid = parse_pid(optarg);
+        if (opts.reload_pid == 0) {
+          std::fprintf(stderr,
+                       "guardd: --reload needs the daemon's pid (a number above 1), not '%s'\n"
+                       "Try 'guardd --help'.\n",
+                       optarg);
+          std::exit(2);
+        }
         break;
       case 'V':
         std::printf("guardd %s\n", GUARDD_VERSION);
@@ -98,6 +127,11 @@ Options parse_options(int argc, char** argv) {
   }
   if (optind < argc) {
     std::fprintf(stderr, "guardd: unexpected argument '%s'\nTry 'guardd --help'.\n", argv[optind]);
+    std::exit(2);
+  }
+  if (opts.check_config && opts.reload_pid != 0) {
+    std::fputs("guardd: --check-config and --reload exclude each other\nTry 'guardd --help'.\n",
+               stderr);
     std::exit(2);
   }
   return opts;
@@ -128,6 +162,32 @@ int check_config(const std::string& path) {
     for (const auto& problem : report.problems)
       std::fprintf(stderr, "warning: check %s: %s\n", report.check.c_str(), problem.c_str());
   std::fflush(stderr);
+  return 0;
+}
+
+int reload_daemon(const std::string& path, pid_t pid) {
+  auto config = load_config(path);
+  Result<std::shared_ptr<const Policy>> policy =
+      config ? build_policy(*config, CheckServices{}) : Error{config.error()};
+  if (!policy) {
+    std::fprintf(stderr, "%s\nguardd: not reloaded; the configuration in force stays\n",
+                 policy.error().c_str());
+    return kExitConfig;
+  }
+  for (const auto& w : (*policy)->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  // SIGHUP ends a process that does not handle it: make sure the pid is a guardd.
+  std::string comm;
+  std::getline(std::ifstream("/proc/" + std::to_string(pid) + "/comm"), comm);
+  if (comm != "guardd") {
+    std::fprintf(stderr, "guardd: pid %d is not a running guardd (%s); nothing signalled\n",
+                 static_cast<int>(pid), comm.empty() ? "no such process" : comm.c_str());
+    return kExitFailure;
+  }
+  if (kill(pid, SIGHUP) != 0) {
+    std::fprintf(stderr, "guardd: cannot signal pid %d to reload: %s\n", static_cast<int>(pid),
+                 std::strerror(errno));
+    return kExitFailure;
+  }
   return 0;
 }
 
@@ -323,6 +383,7 @@ int run(const Options& opts) {
 
 int main(int argc, char** argv) {
   auto opts = guardd::parse_options(argc, argv);
+  if (opts.reload_pid != 0) return guardd::reload_daemon(opts.config_path, opts.reload_pid);
   if (opts.check_config) {
     // A setup test that overran may still run on an abandoned worker: leave without
     // running destructors under it.

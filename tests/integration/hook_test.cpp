@@ -305,6 +305,24 @@ TEST(Hook, ShippedExamplesWork) {
   EXPECT_NE(check_named(users, "users")["outcome"], "error") << users;
 }
 
+// The shipped hooks run a tool and read its answer. A tool killed by a signal (SIGSYS
+// from a seccomp filter, as procps' pgrep was under guardd's unit) must make the hook an
+// error, never "no match": here the hooks run with a PATH whose pgrep and who die so.
+TEST(Hook, ShippedExamplesFailWhenTheirToolDies) {
+  TempDir dir;
+  std::filesystem::create_directory(dir / "bin");
+  for (const char* tool : {"pgrep", "who"}) script(dir, std::string("bin/") + tool, "kill -SYS $$");
+  const std::map<std::string, std::string> env = {{"PATH", (dir / "bin") + ":/usr/bin:/bin"}};
+  auto backup = run_process({"/bin/sh", source_dir() + "/etc/hooks.d/backup-running"}, env);
+  EXPECT_EQ(backup.exit_code, 2) << backup.out << backup.err;
+  EXPECT_NE(backup.out.find("cannot tell whether mariabackup runs: pgrep exited 159"),
+            std::string::npos)
+      << backup.out;
+  auto users = run_process({"/bin/sh", source_dir() + "/etc/hooks.d/users-logged-in"}, env);
+  EXPECT_EQ(users.exit_code, 2) << users.out << users.err;
+  EXPECT_NE(users.out.find("cannot tell who is logged in"), std::string::npos) << users.out;
+}
+
 TEST(Hook, ConfigErrors) {
   TempDir dir;
   write_file(dir / "a.conf", "[check.h]\ntype = hook\n");

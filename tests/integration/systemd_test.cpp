@@ -117,6 +117,48 @@ TEST(Systemd, ReloadAppliesAGoodConfigAndKeepsTheOldOnAnError) {
   EXPECT_EQ(g.ctl({"check", "reimage"}).exit_code, 0) << "the good config stays in force";
 }
 
+// ExecReload=guardd --reload $MAINPID: a bad config fails the reload and is never sent; a
+// good one is; a pid that is not a guardd is never signalled.
+TEST(Systemd, ReloadCommandValidatesBeforeItSignals) {
+  Guardd g;
+  ASSERT_TRUE(g.start()) << g.log();
+  const std::string base = read_file(g.config());
+  const std::string pid = std::to_string(g.pid());
+
+  write_file(g.config(), base + "extra_operations = reimage\nbogus_key = 1\n");
+  auto bad = run_process({guardd_binary(), "--config", g.config(), "--reload", pid});
+  EXPECT_EQ(bad.exit_code, 78) << bad.err;
+  EXPECT_NE(bad.err.find(": unknown key 'bogus_key'"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("not reloaded"), std::string::npos) << bad.err;
+  EXPECT_EQ(g.log().find("Reload"), std::string::npos) << "signalled although invalid:\n"
+                                                       << g.log();
+
+  write_file(g.config(), base + "extra_operations = reimage\n");
+  auto good = run_process({guardd_binary(), "--config", g.config(), "--reload", pid});
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_TRUE(wait_until([&] { return g.ctl({"check", "reimage"}).exit_code == 0; })) << g.log();
+
+  pid_t other = fork();
+  if (other == 0) {
+    execl("/bin/sleep", "sleep", "60", nullptr);
+    _exit(127);
+  }
+  ASSERT_GT(other, 1);
+  ASSERT_TRUE(wait_until(
+      [&] { return read_file("/proc/" + std::to_string(other) + "/comm") == "sleep\n"; }));
+  auto wrong =
+      run_process({guardd_binary(), "--config", g.config(), "--reload", std::to_string(other)});
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.err;
+  EXPECT_NE(wrong.err.find("is not a running guardd (sleep)"), std::string::npos) << wrong.err;
+  int status = 0;
+  EXPECT_EQ(waitpid(other, &status, WNOHANG), 0) << "the sleep was signalled";
+  kill(other, SIGKILL);
+  waitpid(other, &status, 0);
+  for (const char* arg : {"1", "0", "-5", "12x", ""})
+    EXPECT_EQ(run_process({guardd_binary(), "--reload", arg}).exit_code, 2) << arg;
+  EXPECT_TRUE(g.running());
+}
+
 TEST(Systemd, SigtermStopsCleanlyAndRemovesTheSocket) {
   Guardd g;
   ASSERT_TRUE(g.start()) << g.log();
