@@ -121,7 +121,8 @@ TEST(Hook, HangingHookIsKilledAtTheTimeout) {
   auto took = Clock::now() - start;
   EXPECT_EQ(code, 1);
   EXPECT_EQ(check_named(r, "hang")["outcome"], "error");
-  EXPECT_LT(took, 750ms) << "timeout plus 250ms";
+  EXPECT_GE(took, 500ms) << "answered before the hook's timeout";
+  EXPECT_LT(took, 2000ms) << "not killed at its timeout (the hook sleeps 100 s)";
   // The hook itself is gone too.
   EXPECT_TRUE(wait_until([&] {
     return run_process({"/usr/bin/pgrep", "-f", "^sleep 100$"}).exit_code == 1;
@@ -137,7 +138,7 @@ TEST(Hook, BackgroundChildDoesNotHoldTheDecisionAndIsKilled) {
   auto start = Clock::now();
   auto r = ask(g, {"reboot"}, &code);
   EXPECT_EQ(code, 0) << r;
-  EXPECT_LT(Clock::now() - start, 1000ms) << "did not wait for the background child";
+  EXPECT_LT(Clock::now() - start, 3000ms) << "waited for the background child (timeout 5s)";
   EXPECT_EQ(check_named(r, "forker")["reason"], "forked");
   EXPECT_TRUE(wait_until([&] {
     return run_process({"/usr/bin/pgrep", "-f", "^sleep 101$"}).exit_code == 1;
@@ -202,7 +203,7 @@ TEST(Hook, TwentyHooksRunConcurrentlyWithinOneDeadline) {
   auto r = ask(g, {"reboot"}, &code);
   EXPECT_EQ(code, 0) << r;
   EXPECT_EQ(r["decision"]["checks"].size(), 21u);
-  EXPECT_LT(Clock::now() - start, 2500ms) << "20 x 0.4s hooks did not run concurrently";
+  EXPECT_LT(Clock::now() - start, 4000ms) << "20 x 0.4s hooks (8 s in a row) ran one by one";
 }
 
 // A process with a unique name for check_procs to count.
@@ -302,7 +303,9 @@ TEST(Hook, ShippedExamplesWork) {
   int st;
   waitpid(p, &st, 0);
   auto users = ask(g, {"reboot"}, &code);
-  EXPECT_NE(check_named(users, "users")["outcome"], "error") << users;
+  // The hook answers as who does on this machine.
+  const bool someone = !run_process({"/usr/bin/who"}).out.empty();
+  EXPECT_EQ(check_named(users, "users")["outcome"], someone ? "veto" : "pass") << users;
 }
 
 // The shipped hooks run a tool and read its answer. A tool killed by a signal (SIGSYS

@@ -235,6 +235,8 @@ TEST_F(RootLogind, AShutdownScheduledUnderAHoldIsCancelledAtOnce) {
   EXPECT_EQ(decisions[0]["verdict"], "refused");
   EXPECT_NE(decisions[0]["reason"].get<std::string>().find("scheduled poweroff"),
             std::string::npos);
+  // Gone because guardd cancelled it, not because logind dropped it.
+  EXPECT_NE(g.log().find("Cancelled logind's scheduled poweroff"), std::string::npos) << g.log();
 }
 
 // A veto that appears while the shutdown waits is met when it is due: the last decision is
@@ -267,6 +269,7 @@ TEST_F(RootLogind, AScheduledShutdownIsDecidedAgainWhenDue) {
   const int64_t at = decisions[0]["time_us"];
   EXPECT_GE(at, when - 3'500'000) << "decided at the due time, not before";
   EXPECT_LT(at, when) << "decided before logind would fire";
+  EXPECT_NE(g.log().find("Cancelled logind's scheduled poweroff"), std::string::npos) << g.log();
 }
 
 TEST_F(RootLogind, AnAllowedScheduledShutdownIsRecordedWhenDue) {
@@ -288,6 +291,7 @@ TEST_F(RootLogind, AnAllowedScheduledShutdownIsRecordedWhenDue) {
   ASSERT_EQ(decisions.size(), 2u) << g.log();
   EXPECT_EQ(decisions[1]["verdict"], "refused");
   EXPECT_LT(decisions[1]["time_us"].get<int64_t>(), when);
+  EXPECT_NE(g.log().find("Cancelled logind's scheduled reboot"), std::string::npos) << g.log();
   manager({"CancelScheduledShutdown"});
 }
 

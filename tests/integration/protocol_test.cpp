@@ -318,7 +318,7 @@ TEST(Protocol, UnterminatedMessageThenCloseDoesNotHurt) {
 }
 
 TEST(Protocol, SilentClientIsClosedAtIdleTimeoutAndStallsNoOne) {
-  Guardd g("idle_timeout = 500ms\n");
+  Guardd g("idle_timeout = 2s\n");
   ASSERT_TRUE(g.start()) << g.log();
   RawClient silent(g.socket());
   ASSERT_TRUE(silent.connected());
@@ -326,10 +326,10 @@ TEST(Protocol, SilentClientIsClosedAtIdleTimeoutAndStallsNoOne) {
   ASSERT_TRUE(dribbler.send_raw("{\"meth"));
   auto start = Clock::now();
   expect_alive(g);
-  EXPECT_LT(Clock::now() - start, 400ms) << "others were served while those two hung";
-  EXPECT_TRUE(silent.closed_by_peer(5000ms));
-  EXPECT_TRUE(dribbler.closed_by_peer(5000ms));
-  EXPECT_GE(Clock::now() - start, 400ms) << "closed no earlier than the idle timeout";
+  EXPECT_LT(Clock::now() - start, 1500ms) << "others were not served while those two hung";
+  EXPECT_TRUE(silent.closed_by_peer(10000ms));
+  EXPECT_TRUE(dribbler.closed_by_peer(10000ms));
+  EXPECT_GE(Clock::now() - start, 1900ms) << "closed before the idle timeout (2s)";
 }
 
 TEST(Protocol, TwoHundredConcurrentClients) {

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -30,6 +31,56 @@ std::vector<std::string> child_env(const std::map<std::string, std::string>& env
   std::vector<std::string> out = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
   for (const auto& [k, v] : env) out.push_back(k + "=" + v);
   return out;
+}
+
+// True when a user other than the owner can reach and run `path`: every folder above it
+// searchable by others, the file executable by others.
+bool others_can_run(const std::filesystem::path& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0 || !(st.st_mode & S_IXOTH)) return false;
+  for (auto dir = path.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+    if (stat(dir.c_str(), &st) != 0 || !(st.st_mode & S_IXOTH)) return false;
+    if (dir == dir.root_path()) break;
+  }
+  return true;
+}
+
+// Copies of the binaries that tests run as another user, for a checkout that user cannot
+// reach (a clone under root's 0700 home): one folder per test process, removed at exit.
+class ReachableCopies {
+ public:
+  ~ReachableCopies() {
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+  std::string of(const std::string& path) {
+    if (others_can_run(path)) return path;
+    std::lock_guard lock(mutex_);
+    if (dir_.empty()) {
+      char tmpl[] = "/tmp/guardd-test-bin.XXXXXX";
+      if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+      dir_ = tmpl;
+      chmod(dir_.c_str(), 0755);
+    }
+    std::string copy = dir_ + "/" + std::filesystem::path(path).filename().string();
+    if (!std::filesystem::exists(copy)) {
+      std::filesystem::copy_file(path, copy);
+      chmod(copy.c_str(), 0755);
+    }
+    return copy;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::string dir_;
+};
+
+// What to exec: argv[0] itself, or, for a child that drops to another user, a copy that
+// user can run.
+std::vector<std::string> runnable_argv(std::vector<std::string> argv, const RunAs& as) {
+  static ReachableCopies copies;
+  if (as.uid && *as.uid != 0 && !argv.empty()) argv[0] = copies.of(argv[0]);
+  return argv;
 }
 
 [[noreturn]] void exec_child(const std::vector<std::string>& argv,
@@ -133,6 +184,7 @@ ProcessResult run_with_default_socket(const Guardd* g, const std::vector<std::st
 ProcessResult run_process(const std::vector<std::string>& argv,
                           const std::map<std::string, std::string>& env, RunAs as,
                           std::chrono::milliseconds timeout) {
+  const std::vector<std::string> exec_argv = runnable_argv(argv, as);
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error("pipe failed");
@@ -143,7 +195,7 @@ ProcessResult run_process(const std::vector<std::string>& argv,
     dup2(err_pipe[1], 2);
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
-    exec_child(argv, env, as);
+    exec_child(exec_argv, env, as);
   }
   close(out_pipe[1]);
   close(err_pipe[1]);
@@ -198,17 +250,42 @@ Guardd::Guardd(const std::string& daemon_extra, const std::string& sections) {
                           daemon_extra + "\n" + sections);
 }
 
+namespace {
+bool has_sanitizer_report(const std::string& log) {
+  return log.find("Sanitizer") != std::string::npos ||
+         log.find("runtime error:") != std::string::npos;
+}
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("killed by ") + strsignal(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+}  // namespace
+
+void expect_clean_exit(int status, const std::string& log) {
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "guardd ended with " << describe_status(status) << ":\n"
+      << log;
+  EXPECT_FALSE(has_sanitizer_report(log)) << "sanitizer report in guardd's log:\n" << log;
+}
+
 Guardd::~Guardd() {
   // Stop cleanly so a sanitizer build reports leaks and errors at exit, and fail the test
-  // on an unclean stop of a daemon that was still running.
+  // on an unclean stop of a daemon that was still running, or on one that ended by itself.
   if (pid_ > 0 && running()) {
     int code = stop();
     if (code != 0) ADD_FAILURE() << "guardd did not stop cleanly (exit " << code << "):\n" << log();
   }
+  check_run_ended_as_expected();
   std::string text = log();
-  if (text.find("Sanitizer") != std::string::npos ||
-      text.find("runtime error:") != std::string::npos)
-    ADD_FAILURE() << "sanitizer report in guardd's log:\n" << text;
+  if (has_sanitizer_report(text)) ADD_FAILURE() << "sanitizer report in guardd's log:\n" << text;
+}
+
+void Guardd::check_run_ended_as_expected() {
+  if (started_ && !ended_by_test_ && status_)
+    ADD_FAILURE() << "guardd ended by itself during the test (" << describe_status(*status_)
+                  << "):\n"
+                  << log();
 }
 
 bool Guardd::start(const std::map<std::string, std::string>& env, RunAs as) {
@@ -216,21 +293,25 @@ bool Guardd::start(const std::map<std::string, std::string>& env, RunAs as) {
   // until it has exited its socket still accepts connections, which would be taken for
   // the new one's.
   if (pid_ > 0 && !wait_until([&] { return !running(); })) return false;
+  if (pid_ > 0) check_run_ended_as_expected();
   status_.reset();
+  started_ = ended_by_test_ = false;
+  const std::vector<std::string> argv = runnable_argv({guardd_binary(), "--config", config_}, as);
   pid_ = fork();
   if (pid_ < 0) return false;
   if (pid_ == 0) {
     int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
-    exec_child({guardd_binary(), "--config", config_}, env, as);
+    exec_child(argv, env, as);
   }
-  return wait_until([&] {
-           if (!running()) return true;
-           RawClient c(socket_);
-           return c.connected();
-         }) &&
-         running();
+  started_ = wait_until([&] {
+                if (!running()) return true;
+                RawClient c(socket_);
+                return c.connected();
+              }) &&
+              running();
+  return started_;
 }
 
 bool Guardd::running() {
@@ -240,11 +321,13 @@ bool Guardd::running() {
   return pid_ > 0 && !status_;
 }
 
-void Guardd::signal(int sig) const {
-  kill(pid_, sig);
+void Guardd::signal(int sig) {
+  if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT) ended_by_test_ = true;
+  if (pid_ > 1) kill(pid_, sig);
 }
 
 int Guardd::stop() {
+  ended_by_test_ = true;  // the caller asserts the status returned
   if (!running()) return status_ && WIFEXITED(*status_) ? WEXITSTATUS(*status_) : -1;
   kill(pid_, SIGTERM);
   if (!wait_until([&] { return !running(); }, 15000ms)) {

@@ -84,10 +84,10 @@ class Guardd {
   /// Starts guardd (as `as`) and waits until its socket answers; false (with the log) on
   /// failure.
   bool start(const std::map<std::string, std::string>& env = {}, RunAs as = {});
-  /// SIGTERM and wait; returns the exit status (or -1).
+  /// SIGTERM and wait; returns the exit status (or -1) for the test to assert.
   int stop();
-  /// Sends a signal.
-  void signal(int sig) const;
+  /// Sends a signal. SIGKILL, SIGTERM and SIGINT count as the test ending this run.
+  void signal(int sig);
   /// True while the process has not exited.
   bool running();
 
@@ -106,7 +106,15 @@ class Guardd {
   std::string socket_, database_, config_, log_;
   pid_t pid_ = -1;
   std::optional<int> status_;
+  bool started_ = false;        // the current run answered on its socket
+  bool ended_by_test_ = false;  // the test stopped or killed the current run
+  /// Fails the test when a run that started ended without the test ending it.
+  void check_run_ended_as_expected();
 };
+
+/// Fails the test unless `status` (from waitpid) is a clean exit 0 and `log` holds no
+/// sanitizer report: for guardd processes a test starts without the Guardd class.
+void expect_clean_exit(int status, const std::string& log);
 
 /// Runs `cmd` in a private mount namespace where `g`'s socket (or, without `g`, nothing)
 /// is at /run/guardd/guardd.sock, the only socket the shims talk to. Needs root.

@@ -55,7 +55,10 @@ TEST(HookInterpret, SignalsAndTimeoutsAreErrors) {
 
 TEST(HookInterpret, LongReasonsAreCut) {
   auto r = interpret(exited(1, std::string(5000, 'x')), Protocol::Guardd, WarningMeans::Veto);
+  EXPECT_EQ(r.outcome, Outcome::Veto);
   EXPECT_LT(r.reason.size(), 600u);
+  EXPECT_GT(r.reason.size(), 100u) << "cut, not dropped";
+  EXPECT_EQ(r.reason.substr(0, 100), std::string(100, 'x'));
 }
 
 }  // namespace
