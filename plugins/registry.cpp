@@ -18,7 +18,12 @@ constexpr TypeKey kProcessKeys[] = {
 std::span<const CheckType> check_types() {
   // The one list of built-in check types, in documentation order.
   static const CheckType kTypes[] = {
-      {"hold", "Vetoes while an admin hold covers the operation.", {}, true, {}, create_hold_check},
+      {kHoldCheckType,
+       "Vetoes while an admin hold covers the operation.",
+       {},
+       true,
+       {},
+       create_hold_check},
       {"process",
        "Vetoes while a process with one of the configured names runs.",
        {"reinstall", "wipe", "decommission"},

@@ -156,9 +156,19 @@ std::vector<Finding> find_uses(const Target& target,
   for (const auto& p : protected_devices) {
     char resolved[PATH_MAX];
     struct stat st {};
-    if (realpath(p.c_str(), resolved) == nullptr || stat(resolved, &st) != 0 ||
-        !S_ISBLK(st.st_mode))
+    // An entry that names nothing is a protection that silently stopped working (a
+    // renamed by-id link, a typo): the answer is "cannot tell", never "not protected".
+    if (realpath(p.c_str(), resolved) == nullptr || stat(resolved, &st) != 0) {
+      found.push_back(
+          {"unverifiable", p,
+           fmt::format("(in protected_devices) cannot be resolved: {}", std::strerror(errno))});
       continue;
+    }
+    if (!S_ISBLK(st.st_mode)) {
+      found.push_back({"unverifiable", p,
+                       fmt::format("(in protected_devices) is not a block device: {}", resolved)});
+      continue;
+    }
     if (const Device* d = which(st.st_rdev))
       found.push_back({"protected", d->path, p});
     else if (target.disk && target.disk->dev == st.st_rdev)  // a partition of a protected disk

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/config_values.h"
+#include "plugins/hook/hook_program.h"
 
 namespace guardd {
 namespace {
@@ -46,8 +47,9 @@ class HookCheck final : public Check {
       : name_(std::move(name)), argv_(std::move(argv)), protocol_(protocol), warning_(warning) {}
 
   CheckAnswer evaluate(const CheckContext& ctx) const override {
-    Status allowed = hook::check_hook_program(argv_[0]);
-    if (!allowed) return {Outcome::Error, allowed.error(), {{"exec", argv_[0]}}};
+    // The file is checked and opened at every decision: it may have changed since the last.
+    auto program = hook::open_hook_program(argv_[0]);
+    if (!program) return {Outcome::Error, program.error(), {{"exec", argv_[0]}}};
     const CheckRequest& r = ctx.request;
     std::map<std::string, std::string> env = {
         {"GUARDD_OPERATION", r.operation},
@@ -63,7 +65,7 @@ class HookCheck final : public Check {
                               {"force", r.force},
                               {"dry_run", r.dry_run},
                               {"caller", {{"uid", ctx.caller.uid}, {"pid", ctx.caller.pid}}}};
-    auto run = hook::run_hook(argv_, env, request.dump() + "\n", ctx.deadline);
+    auto run = hook::run_hook(program->fd(), argv_, env, request.dump() + "\n", ctx.deadline);
     if (!run) return {Outcome::Error, run.error(), {{"exec", argv_[0]}}};
     CheckAnswer answer = hook::interpret(*run, protocol_, warning_);
     nlohmann::json facts = {

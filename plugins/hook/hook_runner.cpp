@@ -11,7 +11,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -19,6 +18,8 @@ namespace guardd::hook {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr int kProgramFd = 3;  // where the hook finds its own file (first after stdio)
 
 // Closes the descriptors it owns, whatever path the run takes.
 struct Fds {
@@ -29,15 +30,6 @@ struct Fds {
       if (fd >= 0) close(fd);
   }
 };
-
-Status check_not_writable_by_others(const std::string& path, const struct stat& st,
-                                    const char* what) {
-  if (st.st_uid != 0) return Error{fmt::format("{} {} is not owned by root", what, path)};
-  if (st.st_mode & (S_IWGRP | S_IWOTH))
-    return Error{fmt::format("{} {} is group- or world-writable (mode {:04o})", what, path,
-                             st.st_mode & 07777)};
-  return ok_status();
-}
 
 // Reads what is available from fd into sink (up to the cap; the rest is discarded).
 // Returns false at EOF or error.
@@ -57,25 +49,7 @@ bool drain(int fd, std::string& sink, bool& truncated) {
 
 }  // namespace
 
-Status check_hook_program(const std::string& path) {
-  if (path.empty() || path[0] != '/')
-    return Error{fmt::format("hook program '{}' is not an absolute path", path)};
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0)
-    return Error{fmt::format("hook program {}: {}", path, std::strerror(errno))};
-  if (!S_ISREG(st.st_mode))
-    return Error{fmt::format("hook program {} is not a regular file", path)};
-  if (!(st.st_mode & S_IXUSR)) return Error{fmt::format("hook program {} is not executable", path)};
-  Status own = check_not_writable_by_others(path, st, "hook program");
-  if (!own) return own;
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  struct stat dst {};
-  if (stat(dir.c_str(), &dst) != 0)
-    return Error{fmt::format("hook directory {}: {}", dir, std::strerror(errno))};
-  return check_not_writable_by_others(dir, dst, "hook directory");
-}
-
-Result<HookRun> run_hook(const std::vector<std::string>& argv,
+Result<HookRun> run_hook(int program_fd, const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env, const std::string& input,
                          Clock::time_point deadline) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
@@ -96,6 +70,12 @@ Result<HookRun> run_hook(const std::vector<std::string>& argv,
   posix_spawn_file_actions_adddup2(&actions, child.in, 0);
   posix_spawn_file_actions_adddup2(&actions, child.out, 1);
   posix_spawn_file_actions_adddup2(&actions, child.err, 2);
+  // The checked file, as fd 3 and open across exec: run by descriptor it cannot be
+  // swapped after the check, and a script's interpreter reads it as /proc/self/fd/3.
+  posix_spawn_file_actions_adddup2(&actions, program_fd, kProgramFd);
+  // Nothing else of guardd's: not a descriptor it inherited without close-on-exec, nor one
+  // a library opened so (a client connection the hook could speak on as guardd).
+  posix_spawn_file_actions_addclosefrom_np(&actions, kProgramFd + 1);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Its own process group, so the deadline kills everything it started; default signal
@@ -116,7 +96,8 @@ Result<HookRun> run_hook(const std::vector<std::string>& argv,
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, args[0], &actions, &attr, args.data(), envp.data());
+  const std::string by_descriptor = fmt::format("/proc/self/fd/{}", kProgramFd);
+  int rc = posix_spawn(&pid, by_descriptor.c_str(), &actions, &attr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return Error{fmt::format("cannot run {}: {}", argv[0], std::strerror(rc))};

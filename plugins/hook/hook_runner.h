@@ -25,15 +25,12 @@ struct HookRun {
 /// Output kept per stream; the rest is read and discarded so the hook never blocks.
 inline constexpr std::size_t kOutputCap = 64 * 1024;
 
-/// Starts argv[0] with exactly `env`, writes `input` to its stdin, and collects its exit and
+/// Starts the program open as `program_fd` (see open_hook_program) with `argv` (argv[0]
+/// as configured) and exactly `env`, writes `input` to its stdin, and collects its exit and
 /// output until it exits or `deadline` passes. Afterwards its process group is killed, so
 /// children it left in the background neither keep the decision waiting nor linger.
-Result<HookRun> run_hook(const std::vector<std::string>& argv,
+Result<HookRun> run_hook(int program_fd, const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env, const std::string& input,
                          std::chrono::steady_clock::time_point deadline);
-
-/// Why `path` may not be run as a hook (not absolute, not a regular executable file, not
-/// owned by root, group- or world-writable, or in such a directory); ok when it may.
-Status check_hook_program(const std::string& path);
 
 }  // namespace guardd::hook

@@ -200,52 +200,6 @@ Status AuditStore::migrate(int target_version) {
   return ok_status();
 }
 
-Result<int64_t> AuditStore::record(const Decision& d) {
-  nlohmann::json checks = nlohmann::json::array();
-  for (const auto& c : d.checks) checks.push_back(check_result_to_json(c));
-  const std::string checks_text =
-      checks.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  std::lock_guard lock(mutex_);
-  if (!db_) return Error{failure("cannot record decision")};
-  if (!insert_decision_) {
-    auto prepared = std::make_unique<Statement>(
-        db_,
-        "INSERT INTO decisions (time_us, operation, target, reason, verdict, dry_run, "
-        "caller_uid, caller_gid, caller_pid, caller_exe, caller_cmdline, "
-        "caller_parent_cmdline, checks, duration_us, hostname, guardd_version, error) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-        StatementUse::Reused);
-    if (!prepared->ok()) return Error{failure("cannot record decision")};
-    insert_decision_ = std::move(prepared);
-  }
-  Statement& s = *insert_decision_;
-  s.reset();
-  s.bind(1, d.time_us);
-  s.bind(2, d.operation);
-  s.bind(3, d.target);
-  s.bind(4, d.reason);
-  s.bind(5, std::string(to_string(d.verdict)));
-  s.bind(6, int64_t{d.dry_run});
-  s.bind(7, int64_t{d.caller.uid});
-  s.bind(8, int64_t{d.caller.gid});
-  s.bind(9, int64_t{d.caller.pid});
-  s.bind(10, d.caller.exe);
-  s.bind(11, d.caller.cmdline);
-  s.bind(12, d.caller.parent_cmdline);
-  s.bind(13, checks_text);
-  s.bind(14, d.duration_us);
-  s.bind(15, d.hostname);
-  s.bind(16, d.guardd_version);
-  s.bind(17, d.error);
-  const int rc = s.step();
-  std::optional<std::string> failed;
-  if (rc != SQLITE_DONE) failed = failure("cannot record decision");  // before reset
-  s.reset();  // ends this run of the statement; the next decision reuses it
-  if (failed) return Error{*failed};
-  last_error_.reset();
-  return sqlite3_last_insert_rowid(db_);
-}
-
 Result<std::vector<Decision>> AuditStore::list(const DecisionFilter& f) {
   std::lock_guard lock(mutex_);
   if (!db_) return Error{failure("cannot list decisions")};
@@ -285,7 +239,11 @@ Result<Hold> AuditStore::place_hold(uid_t uid, const std::string& reason,
   s.bind(4, fmt::format("{}", fmt::join(operations, " ")));
   if (s.step() != SQLITE_DONE) return Error{failure("cannot place hold")};
   Hold placed{sqlite3_last_insert_rowid(db_), now_us, uid, reason, operations};
+  // The new holds first, then the count: a decision that reads the raised count is sure
+  // to see the hold; one that read the count before is stopped at its commit, which
+  // needs mutex_ and so comes after this. Both before the acknowledgement.
   reload_holds();
+  ++holds_generation_;
   return placed;
 }
 

@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -51,8 +53,19 @@ class AuditStore final : public HoldSource, public DatadirMemory {
   AuditStore(const AuditStore&) = delete;
   AuditStore& operator=(const AuditStore&) = delete;
 
-  /// Commits a decision durably (synchronous=FULL) and returns its id.
+  /// Commits a decision durably (synchronous=FULL) and returns its id. Calls that arrive
+  /// while a commit is under way share the next one: one transaction and one fsync for
+  /// all of them, so a burst of decisions does not queue behind one fsync each.
   Result<int64_t> record(const Decision& decision);
+
+  /// As record(), unless a hold was placed after `holds_seen` (a holds_generation() read
+  /// before the decision's checks ran): then nothing is written and nullopt returned, so
+  /// the decision is made again with that hold in view.
+  Result<std::optional<int64_t>> record_unless_holds_changed(const Decision& decision,
+                                                             uint64_t holds_seen);
+
+  /// Counts placed holds; read before deciding, compared when committing.
+  uint64_t holds_generation();
 
   /// Decisions matching the filter: the newest `limit` of them, oldest first.
   Result<std::vector<Decision>> list(const DecisionFilter& filter);
@@ -95,11 +108,30 @@ class AuditStore final : public HoldSource, public DatadirMemory {
   /// The same for the remembered datadirs (mutex_ held).
   void reload_datadirs();
 
+  /// A decision waiting in the group commit (audit_record.cpp).
+  struct PendingRecord;
+  /// Queues `pending` and returns once it is committed or refused: by this thread, when
+  /// no commit is under way, together with everything queued meanwhile.
+  void commit_in_group(PendingRecord& pending);
+  /// Writes a group in one transaction (mutex_ held); falls back to one at a time if it
+  /// fails, so each record's result is its own.
+  void commit_group(const std::vector<PendingRecord*>& group);
+  /// Inserts one decision (mutex_ held) and returns its id.
+  Result<int64_t> insert_decision(const PendingRecord& pending);
+
   std::mutex mutex_;
   sqlite3* db_;
   std::unique_ptr<Statement> insert_decision_;  // prepared once: every decision runs it
   std::string path_;
   std::optional<std::string> last_error_;
+  // Raised under mutex_ when a hold is placed, before it is acknowledged; read without it,
+  // so that a decision does not wait for a commit to learn it.
+  std::atomic<uint64_t> holds_generation_{0};
+
+  std::mutex group_mutex_;  // guards the group commit's queue; never held across SQLite
+  std::condition_variable group_done_;
+  std::vector<PendingRecord*> group_queue_;
+  bool group_committing_ = false;
   std::mutex holds_mutex_;  // guards holds_ and datadirs_; never held while waiting on SQLite
   std::shared_ptr<const std::vector<Hold>> holds_;             // null: not known, read the database
   std::shared_ptr<const std::vector<KnownDatadir>> datadirs_;  // null: not known

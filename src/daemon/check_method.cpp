@@ -1,4 +1,6 @@
 // io.guardd.Guard.Check: validate, run the checks, decide, record, answer.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "daemon/decision_json.h"
@@ -7,12 +9,15 @@
 #include "daemon/service.h"
 #include "daemon/wipe_target.h"
 #include "guardd/protocol.h"
+#include "plugins/hold/hold_check.h"
 
 namespace guardd {
 namespace {
 
 constexpr size_t kMaxReason = 4096;
 constexpr size_t kMaxTarget = 4096;
+// How often a decision asks the hold check again because a hold was placed meanwhile.
+constexpr int kMaxHoldRechecks = 3;
 
 }  // namespace
 
@@ -84,13 +89,46 @@ Reply Service::check(const nlohmann::json& p, const Caller& caller, const Policy
 Result<int64_t> Service::decide_and_commit(Decision& d, const CheckRequest& request,
                                            const Policy& policy,
                                            std::chrono::steady_clock::time_point started) {
+  // Read before any check looks at the holds: a hold acknowledged after this, while the
+  // checks run, is seen at commit and the hold check asked again.
+  uint64_t holds_seen = store_->holds_generation();
   d.checks = run_checks(policy.checks, request, d.caller,
                         started + policy.config.daemon.decision_timeout, workers_);
-  d.verdict = decide(d.checks, request.force ? ForceMode::Yes : ForceMode::No);
-  d.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now() - started)
-                      .count();
-  return commit(d);
+  for (int recheck = 0;; ++recheck) {
+    d.verdict = decide(d.checks, request.force ? ForceMode::Yes : ForceMode::No);
+    d.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - started)
+                        .count();
+    if (recheck == kMaxHoldRechecks) {
+      // Holds keep changing under this decision: refuse rather than chase them.
+      d.checks.push_back(
+          CheckResult{"hold", Outcome::Error,
+                      fmt::format("holds changed {} times while this decision was made", recheck),
+                      nullptr, 0, OnError::Veto});
+      d.verdict = decide(d.checks, request.force ? ForceMode::Yes : ForceMode::No);
+      return commit(d);
+    }
+    auto id = commit_unless_holds_changed(d, holds_seen);
+    if (!id) return Error{id.error()};
+    if (*id) return **id;
+    holds_seen = store_->holds_generation();
+    recheck_holds(d, request, policy);
+  }
+}
+
+void Service::recheck_holds(Decision& d, const CheckRequest& request, const Policy& policy) {
+  std::vector<CheckInstance> hold_checks;
+  for (const auto& c : policy.checks)
+    if (c.type == kHoldCheckType) hold_checks.push_back(c);
+  auto deadline = std::chrono::steady_clock::now() + policy.config.daemon.decision_timeout;
+  for (auto& fresh : run_checks(hold_checks, request, d.caller, deadline, workers_)) {
+    auto same = std::find_if(d.checks.begin(), d.checks.end(),
+                             [&](const CheckResult& r) { return r.name == fresh.name; });
+    if (same != d.checks.end())
+      *same = std::move(fresh);
+    else
+      d.checks.push_back(std::move(fresh));
+  }
 }
 
 bool Service::would_refuse(const CheckRequest& request, const Caller& caller) {

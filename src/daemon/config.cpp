@@ -77,6 +77,14 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
+// `line` up to its comment: a '#' or ';' that starts it or follows a space or tab.
+std::string_view without_comment(std::string_view line) {
+  for (size_t i = 0; i < line.size(); ++i)
+    if ((line[i] == '#' || line[i] == ';') && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t'))
+      return line.substr(0, i);
+  return line;
+}
+
 char* read_line(char* str, int num, void* stream) {
   auto* r = static_cast<FileReader*>(stream);
   errno = 0;
@@ -93,7 +101,12 @@ char* read_line(char* str, int num, void* stream) {
     std::strcpy(str, "#\n");
     return str;
   }
-  std::string t = trim(text);
+  // One rule for comments, the same wherever they are: '#' or ';' at the start of a
+  // line or after whitespace begins a comment (`names = mysqld # was: sleep` names only
+  // mysqld). Leading whitespace is dropped, so inih never sees an indented line and never
+  // joins it to the key above as a continuation: indentation means nothing, and a line
+  // that is not a comment, a [section] or key = value is a syntax error.
+  std::string t = trim(without_comment(text));
   if (t.size() >= 2 && t.front() == '[' && t.find(']') != std::string::npos) {
     std::string name = trim(std::string_view(t).substr(1, t.find(']') - 1));
     if (auto seen = r->section_at.find(name); seen != r->section_at.end()) {
@@ -105,9 +118,9 @@ char* read_line(char* str, int num, void* stream) {
     r->section = name;
     r->raw->section(name, r->file, r->line);
   }
-  std::memcpy(str, text.data(), text.size());
-  str[text.size()] = '\n';
-  str[text.size() + 1] = '\0';
+  std::memcpy(str, t.data(), t.size());
+  str[t.size()] = '\n';
+  str[t.size() + 1] = '\0';
   return str;
 }
 
@@ -283,8 +296,26 @@ void apply_check_section(const RawSection& raw, Config& config, std::vector<std:
     else
       errors.push_back(fmt::format("{}: enabled: {}", v->where(), b.error()));
   }
-  if (type->always_on && !check.enabled)
-    errors.push_back(fmt::format("{}: the {} check cannot be disabled", where, check.type));
+  if (type->always_on) {
+    // An always-on check is the floor under every decision (the hold check: an admin's
+    // hold covers what it says it covers). Keys that would narrow it, let it time out or
+    // turn its errors into passes are refused, not obeyed.
+    if (!check.enabled)
+      errors.push_back(fmt::format("{}: the {} check cannot be disabled", where, check.type));
+    for (std::string_view key : {"operations", "timeout", "on_error"})
+      if (const ConfigValue* v = value_of(key))
+        errors.push_back(
+            fmt::format("{}: the {} check does not take '{}': it guards every "
+                        "operation, within the decision's deadline, and refuses "
+                        "on error",
+                        v->where(), check.type, key));
+  }
+  for (const auto& other : check_types())
+    if (other.always_on && check.name == other.name && check.type != other.name)
+      errors.push_back(
+          fmt::format("{}: [check.{}] is the built-in {} check's name; give this "
+                      "{} check another name",
+                      where, check.name, other.name, check.type));
   if (errors.size() == before) config.checks.push_back(std::move(check));
 }
 

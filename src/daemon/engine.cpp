@@ -107,6 +107,9 @@ std::vector<CheckResult> run_checks(const std::vector<CheckInstance>& checks,
   // a thread hand-off costs more than they do.
   for (size_t i : on_this_thread) {
     const CheckInstance& inst = *selected[i];
+    // Its own timeout counts from when it starts, not from before the workers launched:
+    // a slow launch must not turn its answer into a timeout it did not cause.
+    deadlines[i] = std::min(deadline, Clock::now() + inst.timeout);
     CheckContext ctx{run->request, run->caller, deadlines[i], run->scope};
     CheckAnswer answer = evaluate_guarded(*inst.check, ctx);
     CheckResult blank{inst.name, Outcome::Error, "", nullptr, 0, inst.on_error};

@@ -138,18 +138,35 @@ Reply Service::reject(Decision d, Verdict verdict, std::string_view error,
 }
 
 Result<int64_t> Service::commit(Decision& d) {
+  stamp(d);
+  auto id = store_->record(d);
+  if (!id) return Error{id.error()};
+  committed(d, *id);
+  return *id;
+}
+
+Result<std::optional<int64_t>> Service::commit_unless_holds_changed(Decision& d,
+                                                                    uint64_t holds_seen) {
+  stamp(d);
+  auto id = store_->record_unless_holds_changed(d, holds_seen);
+  if (!id) return Error{id.error()};
+  if (*id) committed(d, **id);
+  return *id;
+}
+
+void Service::stamp(Decision& d) const {
   if (d.time_us == 0) d.time_us = now_us();
   d.hostname = hostname_;
   d.guardd_version = GUARDD_VERSION;
-  auto id = store_->record(d);
-  if (!id) return Error{id.error()};
-  d.id = *id;
+}
+
+void Service::committed(Decision& d, int64_t id) {
+  d.id = id;
   if (t_announce_later != nullptr)
     t_announce_later->push_back(d);
   else
     announce(d);
   prune_if_due();
-  return *id;
 }
 
 void Service::announce(const Decision& d) {

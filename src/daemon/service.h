@@ -125,9 +125,20 @@ class Service {
   /// decision core of Check and decide_unasked; error when not recorded.
   Result<int64_t> decide_and_commit(Decision& d, const CheckRequest& request, const Policy& policy,
                                     std::chrono::steady_clock::time_point started);
+  /// Asks `policy`'s hold check again for `d` (a hold was placed while it was decided)
+  /// and puts its fresh result in place of the old one.
+  void recheck_holds(Decision& d, const CheckRequest& request, const Policy& policy);
   /// Stamps time, host and version, records, and announces (now, or after the reply);
   /// error when not recorded.
   Result<int64_t> commit(Decision& decision);
+  /// As commit(), unless a hold was placed after `holds_seen`: then nothing is recorded
+  /// and nullopt returned (see AuditStore::record_unless_holds_changed).
+  Result<std::optional<int64_t>> commit_unless_holds_changed(Decision& decision,
+                                                             uint64_t holds_seen);
+  /// Sets what every record carries: its time (if unset), host and version.
+  void stamp(Decision& decision) const;
+  /// After `decision` was recorded as `id`: announces it and prunes if due.
+  void committed(Decision& decision, int64_t id);
   /// Journals (or logs) a recorded decision and tells on_change.
   void announce(const Decision& decision);
 

@@ -136,6 +136,28 @@ TEST_F(RootBlockDevice, ProtectedDevicesAreRefused) {
   EXPECT_EQ(wipe(loop.partition(2)).code, 0);
 }
 
+// A protected_devices entry that resolves to no block device (a typo, a by-id link gone)
+// is a protection that silently stopped working: every wipe is refused with that reason
+// until the entry is fixed, instead of passing as if it protected nothing.
+TEST_F(RootBlockDevice, AProtectedDeviceThatDoesNotResolveRefusesWipes) {
+  LoopDevice loop;
+  ASSERT_TRUE(loop.error().empty()) << loop.error();
+  TempDir dir;
+  write_file(dir / "not-a-device", "");
+  daemon("protected_devices = /dev/disk/by-id/guardd-test-no-such-disk " + (dir / "not-a-device"));
+  auto a = wipe(loop.path());
+  EXPECT_EQ(a.code, 1) << a.reply;
+  EXPECT_EQ(a.check["outcome"], "error") << a.check;
+  const std::string reason = a.check["reason"];
+  EXPECT_NE(reason.find("/dev/disk/by-id/guardd-test-no-such-disk (in protected_devices) cannot "
+                        "be resolved: No such file or directory"),
+            std::string::npos)
+      << reason;
+  EXPECT_NE(reason.find("not-a-device (in protected_devices) is not a block device"),
+            std::string::npos)
+      << reason;
+}
+
 TEST_F(RootBlockDevice, RootFilesystemDeviceIsRefused) {
   daemon();
   // Whatever carries / here: found from mountinfo, never from a name.

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "support/harness.h"
 
@@ -174,6 +175,59 @@ TEST(Hook, UnsafeProgramsAreErrors) {
   EXPECT_EQ(check_named(r, "missing")["outcome"], "error");
 }
 
+// Every component on the way to the program counts, not only the file and its folder: a
+// folder anyone may write to, anywhere above, lets them swap what root runs. Symlinks are
+// followed only when they are root's, in folders only root changes, and the file executed
+// is the one checked (held open and run by descriptor).
+TEST(RootHook, EveryPathComponentIsChecked) {
+  if (!is_root()) GTEST_SKIP() << "needs root to own hooks";
+  namespace fs = std::filesystem;
+  TempDir base;
+  // base/open (0777, not sticky)/safe (root, 0755)/hook: the file and its folder look fine.
+  fs::create_directories(base / "open/safe");
+  chmod((base / "open").c_str(), 0777);
+  const std::string deep = base / "open/safe/hook";
+  write_file(deep, "#!/bin/sh\necho deep; exit 0\n");
+  chmod(deep.c_str(), 0755);
+  // base/good/link -> ../open/safe/hook: a root symlink into the open folder.
+  fs::create_directories(base / "good");
+  fs::create_symlink("../open/safe/hook", base / "good/link");
+  // base/sticky (1777, like /tmp)/theirs -> a fine hook, but the link is another user's.
+  const std::string fine = script(base, "fine", "echo fine $0; exit 0");
+  fs::create_directories(base / "sticky");
+  chmod((base / "sticky").c_str(), 01777);
+  fs::create_symlink(fine, base / "sticky/theirs");
+  ASSERT_EQ(lchown((base / "sticky/theirs").c_str(), 65534, 65534), 0);
+  // base/sticky/ours -> ../good/../fine: root's link in a sticky folder, through "..".
+  fs::create_symlink("../good/../fine", base / "sticky/ours");
+  Guardd g("", hook_section("deep", deep, "operations = reboot") +
+                   hook_section("link", base / "good/link", "operations = poweroff") +
+                   hook_section("theirs", base / "sticky/theirs", "operations = reinstall") +
+                   hook_section("ours", base / "sticky/ours", "operations = decommission"));
+  ASSERT_TRUE(g.start()) << g.log();
+  const std::string open_dir = base / "open";
+  int code = -1;
+  auto r = ask(g, {"reboot"}, &code);
+  EXPECT_EQ(code, 1) << r;
+  EXPECT_EQ(check_named(r, "deep")["reason"],
+            "hook directory " + open_dir + " is group- or world-writable (mode 0777)")
+      << r;
+  r = ask(g, {"poweroff"}, &code);
+  EXPECT_EQ(code, 1) << r;
+  EXPECT_EQ(check_named(r, "link")["reason"],
+            "hook directory " + open_dir + " is group- or world-writable (mode 0777)")
+      << r;
+  r = ask(g, {"reinstall"}, &code);
+  EXPECT_EQ(code, 1) << r;
+  EXPECT_EQ(check_named(r, "theirs")["reason"],
+            "hook symlink " + (base / "sticky/theirs") + " is not owned by root")
+      << r;
+  r = ask(g, {"decommission"}, &code);
+  EXPECT_EQ(code, 0) << r;
+  // Run by descriptor: the script's interpreter reads it as /proc/self/fd/3.
+  EXPECT_EQ(check_named(r, "ours")["reason"], "fine /proc/self/fd/3") << r;
+}
+
 TEST(RootHook, NotRootOwnedIsAnError) {
   if (!is_root()) GTEST_SKIP() << "needs root to own files as another user";
   TempDir hooks;
@@ -324,6 +378,39 @@ TEST(Hook, ShippedExamplesFailWhenTheirToolDies) {
   auto users = run_process({"/bin/sh", source_dir() + "/etc/hooks.d/users-logged-in"}, env);
   EXPECT_EQ(users.exit_code, 2) << users.out << users.err;
   EXPECT_NE(users.out.find("cannot tell who is logged in"), std::string::npos) << users.out;
+}
+
+// A hold placed while a decision's checks are still running refuses that decision: the
+// hold is acknowledged before the decision is committed, so a caller that placed it and
+// then sees an allow would have been lied to. A hook stands between the hold check's look
+// and the commit, holding the decision open until the hold is in place.
+TEST(Hook, AHoldPlacedWhileADecisionIsUnderWayRefusesIt) {
+  TempDir hooks;
+  const std::string started = hooks / "started", go = hooks / "go";
+  std::string exec =
+      script(hooks, "slow",
+             "touch " + started + "\nwhile [ ! -e " + go + " ]; do sleep 0.01; done\nexit 0");
+  Guardd g("", hook_section("slow", exec, "timeout = 20s"));
+  ASSERT_TRUE(g.start()) << g.log();
+  json reply;
+  int code = -1;
+  std::thread caller([&] { reply = ask(g, {"reboot"}, &code); });
+  const bool hook_ran = wait_until([&] { return std::filesystem::exists(started); }, 10s);
+  auto hold = g.ctl({"hold", "--reason", "placed mid-decision"});
+  write_file(go, "");
+  caller.join();
+  ASSERT_TRUE(hook_ran) << g.log();
+  ASSERT_EQ(hold.exit_code, 0) << hold.err;
+  EXPECT_EQ(code, 1) << reply;
+  EXPECT_EQ(reply["allowed"], false) << reply;
+  EXPECT_EQ(check_named(reply, "hold")["outcome"], "veto") << reply;
+  EXPECT_NE(check_named(reply, "hold")["reason"].get<std::string>().find("placed mid-decision"),
+            std::string::npos)
+      << reply;
+  // The log holds that one refusal, not an allow written before it.
+  auto log = json::parse(g.ctl({"log", "--json"}).out, nullptr, false);
+  ASSERT_EQ(log["decisions"].size(), 1u) << log;
+  EXPECT_EQ(log["decisions"][0]["verdict"], "refused") << log;
 }
 
 TEST(Hook, ConfigErrors) {

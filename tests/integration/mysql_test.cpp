@@ -706,6 +706,44 @@ TEST(MySql, HungServerAndHungHookUnderLoadAnswerWithinTheDeadline) {
   EXPECT_EQ(slow.load(), 0) << "decisions answered later than the 1s deadline plus 250ms";
 }
 
+// A hook gets stdio and its own file, nothing else of guardd's: not the connection a
+// MySQL check holds open meanwhile (the client library does not mark its sockets
+// close-on-exec), which a hook could read from or write to as guardd's session. The server
+// is frozen so that the check's connection is open while the hook looks.
+TEST(MySql, HooksInheritNoDescriptorOfGuardd) {
+  MariaDbServer db(1);
+  ASSERT_TRUE(db.start()) << db.error_log();
+  std::string creds = create_monitor_account(db, db.dir().path());
+  TempDir hooks;
+  // The hook compares what it holds (beyond stdio and its own file, fd 3) with what its
+  // parent, guardd, holds at that moment, and names any descriptor they share.
+  write_file(hooks / "fds",
+             "#!/bin/sh\nsleep 0.3\n"
+             "theirs=$(for f in /proc/$PPID/fd/*; do readlink $f; done)\n"
+             "out=shared:\n"
+             "for f in /proc/$$/fd/*; do\n"
+             "  n=${f##*/}; l=$(readlink $f)\n"
+             "  case $n in 0|1|2|3) continue;; esac\n"
+             "  case $l in /dev/null|" +
+                 (hooks / "fds") +
+                 ") continue;; esac\n"
+                 "  if printf '%s\\n' \"$theirs\" | grep -qxF -- \"$l\"; then\n"
+                 "    out=\"$out $n=$l\"\n"
+                 "  fi\n"
+                 "done\n"
+                 "echo \"$out\"\nexit 0\n");
+  chmod((hooks / "fds").c_str(), 0755);
+  Guardd g("decision_timeout = 3s\n", mysql_sections(db.socket(), creds, "", "2s") +
+                                          "[check.fds]\ntype = hook\nexec = " + (hooks / "fds") +
+                                          "\n");
+  ASSERT_TRUE(g.start()) << g.log();
+  db.freeze();
+  auto r = ask(g, "reboot");
+  db.thaw();
+  EXPECT_EQ(r.check("fds")["outcome"], "pass") << r.dump();
+  EXPECT_EQ(r.check("fds")["reason"], "shared:") << r.dump();
+}
+
 // The outage guardd exists to prevent: stop the server, then reinstall. A stopped
 // server's datadir is the only copy of what was not replicated; it stays protected until
 // it is removed (or the refusal forced), while a reboot, which keeps the disk, is allowed.

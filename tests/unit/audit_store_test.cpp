@@ -1,5 +1,10 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+
+#include <cstdio>
+#include <set>
+#include <thread>
 
 #include "daemon/audit_store.h"
 #include "support/harness.h"
@@ -231,6 +236,67 @@ TEST_F(AuditStoreTest, HoldLifecycle) {
   auto active = s.active_holds();
   ASSERT_EQ(active->size(), 1u);
   EXPECT_EQ((*active)[0].reason, "migration");
+}
+
+// Many decisions finishing together share commits (the group commit); each still gets its
+// own id and its own row, with its own contents.
+TEST_F(AuditStoreTest, ConcurrentRecordsEachGetTheirOwnRow) {
+  auto store = AuditStore::open(db());
+  ASSERT_TRUE(store.ok()) << store.error();
+  constexpr int kThreads = 16, kEach = 20;
+  std::vector<std::vector<int64_t>> ids(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto id = (*store)->record(
+            make_decision(fmt::format("op-{}-{}", t, i), Verdict::Allowed, 1000 + t * kEach + i));
+        if (id) ids[t].push_back(*id);
+      }
+    });
+  for (auto& th : threads) th.join();
+  std::set<int64_t> distinct;
+  for (const auto& v : ids) {
+    EXPECT_EQ(v.size(), size_t{kEach});
+    distinct.insert(v.begin(), v.end());
+  }
+  EXPECT_EQ(distinct.size(), size_t{kThreads * kEach});
+  DecisionFilter all;
+  all.limit = kThreads * kEach + 10;
+  auto list = (*store)->list(all);
+  ASSERT_TRUE(list.ok()) << list.error();
+  ASSERT_EQ(list->size(), size_t{kThreads * kEach});
+  for (const Decision& r : *list) {
+    // The row with this id holds the decision whose call returned it.
+    int t = -1, i = -1;
+    ASSERT_EQ(sscanf(r.operation.c_str(), "op-%d-%d", &t, &i), 2) << r.operation;
+    ASSERT_TRUE(t >= 0 && t < kThreads && i >= 0 && i < kEach);
+    EXPECT_EQ(ids[t][i], r.id) << r.operation;
+    EXPECT_EQ(r.time_us, 1000 + t * kEach + i);
+  }
+}
+
+// A decision whose checks ran before a hold was placed is not written: the caller decides
+// again with the hold in view. One that started after the hold is written.
+TEST_F(AuditStoreTest, RecordUnlessHoldsChangedRefusesAStaleDecision) {
+  auto store = AuditStore::open(db());
+  auto& s = **store;
+  const uint64_t before = s.holds_generation();
+  ASSERT_TRUE(s.place_hold(0, "upgrade", {}, 10).ok());
+  EXPECT_NE(s.holds_generation(), before);
+  auto stale = s.record_unless_holds_changed(make_decision("reboot", Verdict::Allowed, 1), before);
+  ASSERT_TRUE(stale.ok()) << stale.error();
+  EXPECT_FALSE(stale->has_value()) << "written although a hold was placed meanwhile";
+  EXPECT_EQ(s.list({})->size(), 0u);
+  auto fresh = s.record_unless_holds_changed(make_decision("reboot", Verdict::Refused, 2),
+                                             s.holds_generation());
+  ASSERT_TRUE(fresh.ok()) << fresh.error();
+  ASSERT_TRUE(fresh->has_value());
+  EXPECT_EQ(s.list({})->size(), 1u);
+  // Releasing a hold cannot turn a refusal into a false allow: it does not count.
+  const uint64_t placed = s.holds_generation();
+  ASSERT_TRUE(*s.release_hold(1, 0, 20));
+  EXPECT_EQ(s.holds_generation(), placed);
 }
 
 TEST_F(AuditStoreTest, ClosedStoreFailsCleanly) {

@@ -113,6 +113,49 @@ TEST_F(ConfigTest, SyntaxErrorsAndOddLines) {
                {path() + ":2: line is longer than"});
 }
 
+// '#' or ';' at a line's start or after whitespace begins a comment, on any line; it is
+// never part of a value (a value read with its comment once vetoed on `sleep` and ignored
+// root's sessions). Without whitespace before it, it is the value's own character.
+TEST_F(ConfigTest, CommentsAfterValuesAreNotPartOfThem) {
+  auto c = load_config(write(R"(# a comment
+; another
+[guardd]   # the daemon's own keys
+log_level = debug # was: info
+[check.db] ; the daemon check
+type = process  ;  names below
+names = zzzzdaemon # was: sleep
+[check.who]
+type = mysql-connections
+ignore_users = nagios	# not root
+[check.sharp]
+type = process
+names = c#d e;f
+)"));
+  ASSERT_TRUE(c.ok()) << c.error();
+  EXPECT_EQ(c->daemon.log_level, "debug");
+  auto named = [&](const std::string& name) -> const CheckSection& {
+    auto it = std::find_if(c->checks.begin(), c->checks.end(),
+                           [&](const CheckSection& s) { return s.name == name; });
+    EXPECT_NE(it, c->checks.end()) << name;
+    return *it;
+  };
+  EXPECT_EQ(named("db").type, "process");
+  EXPECT_EQ(named("db").options.at("names").text, "zzzzdaemon");
+  EXPECT_EQ(named("who").options.at("ignore_users").text, "nagios");
+  EXPECT_EQ(named("sharp").options.at("names").text, "c#d e;f");
+}
+
+// Indentation means nothing: an indented line is never a continuation of the key above
+// (inih would join it to the value); one without '=' is a syntax error, not more value.
+TEST_F(ConfigTest, IndentedLinesAreNotContinuations) {
+  auto c = load_config(write("[check.db]\ntype = process\nnames = mysqld\n  timeout = 250ms\n"));
+  ASSERT_TRUE(c.ok()) << c.error();
+  EXPECT_EQ(c->checks.back().options.at("names").text, "mysqld");
+  EXPECT_EQ(c->checks.back().timeout, std::chrono::milliseconds(250));
+  expect_error("[check.db]\ntype = process\nnames = mysqld\n  sleep\n",
+               {path() + ":4: syntax error"});
+}
+
 TEST_F(ConfigTest, DropInsOverrideInLexicalOrder) {
   write("[guardd]\nlog_level = info\ndecision_timeout = 5s\n");
   drop_in("20-b.conf", "[guardd]\nlog_level = error\n");
@@ -178,6 +221,15 @@ TEST_F(ConfigTest, CheckSectionErrors) {
   expect_error("[check.p]\ntype = process\nnames = a\ntimeout = 0\n", {path() + ":4: timeout"});
   expect_error("[check.hold]\nenabled = no\n", {path() + ":1: the hold check cannot be disabled"});
   expect_error("[check.hold]\n[check.h2]\ntype = hold\n", {"a second check of type 'hold'"});
+  // Nothing narrows the hold check, lets it time out early or turns its errors into passes.
+  expect_error("[check.hold]\noperations = reboot\n",
+               {path() + ":2: the hold check does not take 'operations'"});
+  expect_error("[check.hold]\ntimeout = 1ms\n",
+               {path() + ":2: the hold check does not take 'timeout'"});
+  expect_error("[check.h2]\ntype = hold\non_error = pass\n",
+               {path() + ":3: the hold check does not take 'on_error'"});
+  expect_error("[check.hold]\ntype = process\nnames = a\n",
+               {path() + ":1: [check.hold] is the built-in hold check's name"});
   expect_error("[check.bad name]\n", {path() + ":1: invalid check name"});
   expect_error("[check.p]\ntype = process\nnames = a\noperations = all reboot\n",
                {"'all' cannot be combined"});
