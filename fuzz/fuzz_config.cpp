@@ -1,4 +1,6 @@
-// libFuzzer target: the config parser and the check types' key validation.
+// libFuzzer target: the config parser and the check types' key validation. Besides not
+// crashing (a violation traps): a config that builds has a positive decision deadline and
+// every check a positive timeout, a known on_error and, unless it is off, an operation.
 #include <unistd.h>
 
 #include <cstddef>
@@ -17,6 +19,10 @@ struct ScratchFile {
   ~ScratchFile() { unlink(path.c_str()); }
 };
 
+void require(bool property) {
+  if (!property) __builtin_trap();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -27,6 +33,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   }
   auto config = guardd::load_config(path);
-  if (config) (void)guardd::build_policy(*config, guardd::CheckServices{});
+  if (!config) return 0;
+  auto policy = guardd::build_policy(*config, guardd::CheckServices{});
+  if (!policy) return 0;
+  require((*policy)->config.daemon.decision_timeout.count() > 0);
+  for (const auto& check : (*policy)->checks) {
+    require(check.timeout.count() > 0);
+    require(check.on_error == guardd::OnError::Veto || check.on_error == guardd::OnError::Pass);
+    require(!check.enabled || !check.operations.empty());
+    require(check.check != nullptr);
+  }
   return 0;
 }

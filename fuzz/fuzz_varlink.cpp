@@ -1,4 +1,6 @@
-// libFuzzer target: Varlink framing (arbitrary read splits) and call decoding.
+// libFuzzer target: Varlink framing (arbitrary read splits) and call decoding. Besides
+// not crashing (a violation traps): no message handed on is larger than the cap or holds
+// a NUL, and an error reply to it stays within the cap too.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -6,6 +8,12 @@
 #include "common/varlink_frame.h"
 #include "common/varlink_message.h"
 #include "guardd/protocol.h"
+
+namespace {
+void require(bool property) {
+  if (!property) __builtin_trap();
+}
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
@@ -18,10 +26,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     reader.feed(rest.substr(0, n));
     rest.remove_prefix(n);
     while (auto message = reader.next()) {
+      require(message->size() <= guardd::protocol::kMaxMessageBytes);
+      require(message->find('\0') == std::string::npos);
       auto call = guardd::decode_call(*message);
       if (call) {
         std::string iface, member;
         guardd::split_method(call->method, iface, member);
+      } else {
+        // What the server sends back: the decoder's message, quoted.
+        auto reply =
+            guardd::encode_error(guardd::protocol::kErrInvalidRequest, {{"reason", call.error()}});
+        require(reply.size() <= guardd::protocol::kMaxMessageBytes);
       }
     }
     if (reader.overflowed()) break;
