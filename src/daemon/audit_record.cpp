@@ -59,55 +59,67 @@ void AuditStore::commit_in_group(PendingRecord& pending) {
     std::vector<PendingRecord*> group;
     group.swap(group_queue_);
     lock.unlock();
+    std::vector<RecordOutcome> outcomes;
     {
       std::lock_guard store_lock(mutex_);
-      commit_group(group);
+      outcomes = commit_group(group);
     }
     lock.lock();
+    // Published under group_mutex_: each waiter reads its own result under it.
+    for (size_t i = 0; i < group.size(); ++i) group[i]->result.emplace(std::move(outcomes[i]));
     group_committing_ = false;
     group_done_.notify_all();
   }
 }
 
-void AuditStore::commit_group(const std::vector<PendingRecord*>& group) {
-  std::vector<PendingRecord*> writes;
-  for (PendingRecord* p : group) {
+std::vector<AuditStore::RecordOutcome> AuditStore::commit_group(
+    const std::vector<PendingRecord*>& group) {
+  std::vector<std::optional<RecordOutcome>> outcomes(group.size());
+  std::vector<size_t> writes;  // indexes into group
+  for (size_t i = 0; i < group.size(); ++i) {
+    const PendingRecord* p = group[i];
     if (!db_) {
-      p->result.emplace(Error{failure("cannot record decision")});
+      outcomes[i].emplace(Error{failure("cannot record decision")});
     } else if (p->holds_seen && *p->holds_seen != holds_generation_.load()) {
-      p->result.emplace(std::optional<int64_t>{});  // a hold was acknowledged since: decide again
+      outcomes[i].emplace(std::optional<int64_t>{});  // a hold was acknowledged since: decide again
     } else {
-      writes.push_back(p);
+      writes.push_back(i);
     }
   }
-  if (writes.empty()) return;
   // One record: its own implicit transaction, as before grouping existed.
+  bool written = false;
   if (writes.size() > 1 && exec("BEGIN IMMEDIATE")) {
     std::vector<int64_t> ids;
-    for (PendingRecord* p : writes) {
-      auto id = insert_decision(*p);
+    for (size_t i : writes) {
+      auto id = insert_decision(*group[i]);
       if (!id) break;
       ids.push_back(*id);
     }
     if (ids.size() == writes.size() && exec("COMMIT")) {
-      for (size_t i = 0; i < writes.size(); ++i)
-        writes[i]->result.emplace(std::optional<int64_t>{ids[i]});
+      for (size_t k = 0; k < writes.size(); ++k)
+        outcomes[writes[k]].emplace(std::optional<int64_t>{ids[k]});
       last_error_.reset();
-      return;
-    }
-    // A failed insert or COMMIT: nothing of the group is durable. Undo it and write the
-    // records one by one, so each gets the answer its own write earns.
-    (void)exec("ROLLBACK");
-  }
-  for (PendingRecord* p : writes) {
-    auto id = insert_decision(*p);
-    if (id) {
-      p->result.emplace(std::optional<int64_t>{*id});
-      last_error_.reset();
+      written = true;
     } else {
-      p->result.emplace(Error{id.error()});
+      // A failed insert or COMMIT: nothing of the group is durable. Undo it and write the
+      // records one by one, so each gets the answer its own write earns.
+      (void)exec("ROLLBACK");
     }
   }
+  if (!written)
+    for (size_t i : writes) {
+      auto id = insert_decision(*group[i]);
+      if (id) {
+        outcomes[i].emplace(std::optional<int64_t>{*id});
+        last_error_.reset();
+      } else {
+        outcomes[i].emplace(Error{id.error()});
+      }
+    }
+  std::vector<RecordOutcome> out;
+  out.reserve(group.size());
+  for (auto& o : outcomes) out.push_back(std::move(*o));
+  return out;
 }
 
 Result<int64_t> AuditStore::insert_decision(const PendingRecord& pending) {

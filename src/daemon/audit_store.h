@@ -113,9 +113,13 @@ class AuditStore final : public HoldSource, public DatadirMemory {
   /// Queues `pending` and returns once it is committed or refused: by this thread, when
   /// no commit is under way, together with everything queued meanwhile.
   void commit_in_group(PendingRecord& pending);
+  /// What became of one record: its id, nullopt when refused as stale, or the error.
+  using RecordOutcome = Result<std::optional<int64_t>>;
   /// Writes a group in one transaction (mutex_ held); falls back to one at a time if it
-  /// fails, so each record's result is its own.
-  void commit_group(const std::vector<PendingRecord*>& group);
+  /// fails, so each record's outcome is its own. Returns the outcomes in the group's
+  /// order; the caller hands them to the records under group_mutex_, where their
+  /// waiters read them.
+  std::vector<RecordOutcome> commit_group(const std::vector<PendingRecord*>& group);
   /// Inserts one decision (mutex_ held) and returns its id.
   Result<int64_t> insert_decision(const PendingRecord& pending);
 
