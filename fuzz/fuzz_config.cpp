@@ -10,6 +10,7 @@
 
 #include "daemon/config.h"
 #include "daemon/policy.h"
+#include "fuzz/fuzz_property.h"
 
 namespace {
 
@@ -19,13 +20,10 @@ struct ScratchFile {
   ~ScratchFile() { unlink(path.c_str()); }
 };
 
-void require(bool property) {
-  if (!property) __builtin_trap();
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using guardd::fuzz::require;
   static const ScratchFile scratch;
   const std::string& path = scratch.path;
   {

@@ -7,18 +7,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "fuzz/fuzz_property.h"
 #include "plugins/hook/hook_check.h"
-
-namespace {
-
-void require(bool property) {
-  if (!property) __builtin_trap();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using guardd::Outcome;
+  using guardd::fuzz::require;
   using guardd::hook::Protocol;
   using guardd::hook::WarningMeans;
   if (size < 2) return 0;

@@ -7,15 +7,11 @@
 
 #include "common/varlink_frame.h"
 #include "common/varlink_message.h"
+#include "fuzz/fuzz_property.h"
 #include "guardd/protocol.h"
 
-namespace {
-void require(bool property) {
-  if (!property) __builtin_trap();
-}
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using guardd::fuzz::require;
   if (size == 0) return 0;
   // The first byte picks the read size, so message boundaries fall anywhere.
   size_t chunk = 1 + data[0] % 64;

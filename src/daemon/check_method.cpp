@@ -102,7 +102,7 @@ Result<int64_t> Service::decide_and_commit(Decision& d, const CheckRequest& requ
     if (recheck == kMaxHoldRechecks) {
       // Holds keep changing under this decision: refuse rather than chase them.
       d.checks.push_back(
-          CheckResult{"hold", Outcome::Error,
+          CheckResult{std::string(kHoldCheckType), Outcome::Error,
                       fmt::format("holds changed {} times while this decision was made", recheck),
                       nullptr, 0, OnError::Veto});
       d.verdict = decide(d.checks, request.force ? ForceMode::Yes : ForceMode::No);

@@ -8,19 +8,19 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <system_error>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/procfs.h"
 #include "daemon/audit_store.h"
 #include "daemon/config.h"
+#include "daemon/config_values.h"
 #include "daemon/inhibitor.h"
 #include "daemon/listen_socket.h"
 #include "daemon/logging.h"
@@ -79,15 +79,6 @@ struct Options {
   pid_t reload_pid = 0;  // --reload: the daemon to signal once the config is valid
 };
 
-// A pid as systemd passes $MAINPID: decimal, above 1 (never init, never a process group).
-pid_t parse_pid(const char* text) {
-  char* end = nullptr;
-  errno = 0;
-  long v = std::strtol(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || v <= 1 || v > INT32_MAX) return 0;
-  return static_cast<pid_t>(v);
-}
-
 // Parses the command line; exits for --help, --version and usage errors.
 Options parse_options(int argc, char** argv) {
   static const option kLong[] = {
@@ -104,8 +95,10 @@ Options parse_options(int argc, char** argv) {
       case 'C':
         opts.check_config = true;
         break;
-      case 'R':
-        opts.reload_pid = parse_pid(optarg);
+      case 'R': {
+        // As systemd passes $MAINPID: decimal, above 1 (never init, never a process group).
+        auto pid = parse_integer(optarg, 2, INT32_MAX);
+        opts.reload_pid = pid ? static_cast<pid_t>(*pid) : 0;
         if (opts.reload_pid == 0) {
           std::fprintf(stderr,
                        "guardd: --reload needs the daemon's pid (a number above 1), not '%s'\n"
@@ -114,6 +107,7 @@ Options parse_options(int argc, char** argv) {
           std::exit(2);
         }
         break;
+      }
       case 'V':
         std::printf("guardd %s\n", GUARDD_VERSION);
         std::exit(0);
@@ -137,19 +131,22 @@ Options parse_options(int argc, char** argv) {
   return opts;
 }
 
-int check_config(const std::string& path) {
+// Reads the configuration at `path` and builds its policy; errors name file:line.
+Result<std::shared_ptr<const Policy>> load_policy(const std::string& path,
+                                                  const CheckServices& services) {
   auto config = load_config(path);
-  if (!config) {
-    std::fprintf(stderr, "%s\n", config.error().c_str());
-    return kExitConfig;
-  }
-  auto policy = build_policy(*config, CheckServices{});
+  if (!config) return Error{config.error()};
+  return build_policy(*config, services);
+}
+
+int check_config(const std::string& path) {
+  auto policy = load_policy(path, CheckServices{});
   if (!policy) {
     std::fprintf(stderr, "%s\n", policy.error().c_str());
     return kExitConfig;
   }
   for (const auto& w : (*policy)->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  std::printf("%s: OK (%zu files)\n", path.c_str(), config->files.size());
+  std::printf("%s: OK (%zu files)\n", path.c_str(), (*policy)->config.files.size());
   for (const auto& c : (*policy)->checks)
     std::printf("  check %-22s type %-18s %s  %s\n", c.name.c_str(), c.type.c_str(),
                 c.enabled ? "enabled " : "disabled",
@@ -166,9 +163,7 @@ int check_config(const std::string& path) {
 }
 
 int reload_daemon(const std::string& path, pid_t pid) {
-  auto config = load_config(path);
-  Result<std::shared_ptr<const Policy>> policy =
-      config ? build_policy(*config, CheckServices{}) : Error{config.error()};
+  auto policy = load_policy(path, CheckServices{});
   if (!policy) {
     std::fprintf(stderr, "%s\nguardd: not reloaded; the configuration in force stays\n",
                  policy.error().c_str());
@@ -176,11 +171,10 @@ int reload_daemon(const std::string& path, pid_t pid) {
   }
   for (const auto& w : (*policy)->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   // SIGHUP ends a process that does not handle it: make sure the pid is a guardd.
-  std::string comm;
-  std::getline(std::ifstream("/proc/" + std::to_string(pid) + "/comm"), comm);
+  auto comm = procfs::read_comm(pid);
   if (comm != "guardd") {
     std::fprintf(stderr, "guardd: pid %d is not a running guardd (%s); nothing signalled\n",
-                 static_cast<int>(pid), comm.empty() ? "no such process" : comm.c_str());
+                 static_cast<int>(pid), comm ? comm->c_str() : "no such process");
     return kExitFailure;
   }
   if (kill(pid, SIGHUP) != 0) {
@@ -220,9 +214,7 @@ void reload(Daemon& d) {
       static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::microseconds>(
                                           std::chrono::steady_clock::now().time_since_epoch())
                                           .count()));
-  auto config = load_config(d.config_path);
-  Result<std::shared_ptr<const Policy>> policy =
-      config ? build_policy(*config, CheckServices{d.store, d.store}) : Error{config.error()};
+  auto policy = load_policy(d.config_path, CheckServices{d.store, d.store});
   if (!policy) {
     spdlog::error("Reload failed; keeping the configuration in force:\n{}", policy.error());
     notify_status(d, "READY=1\n");

@@ -27,8 +27,9 @@ step() { echo "boot-test: [$(date +%T)] $*"; }
 for tool in systemd-nspawn debootstrap nsenter unshare losetup mkfs.ext4 cpack; do
   command -v "$tool" >/dev/null || skip "$tool is missing (scripts/install-deps installs it)"
 done
-mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)\/\{0,1\}$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
-[[ -n $mirror ]] || mirror=$(awk '$1 == "deb" && $2 ~ /debian\/?$/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+# shellcheck source=tests/package/debian-mirror.sh
+source "$(dirname "$0")/debian-mirror.sh"
+mirror=$(debian_mirror)
 [[ -n $mirror ]] || skip "no Debian mirror in the machine's apt sources"
 
 # Everything below runs in a private mount namespace: the overlay and anything nspawn

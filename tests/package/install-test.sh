@@ -22,8 +22,9 @@ fail() { echo "install-test: FAIL: $*" >&2; exit 1; }
 step() { echo "install-test: $*"; }
 
 # The machine's own Debian mirror, from its apt sources.
-mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)\/\{0,1\}$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
-[[ -n $mirror ]] || mirror=$(awk '$1 == "deb" && $2 ~ /debian\/?$/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+# shellcheck source=tests/package/debian-mirror.sh
+source "$(dirname "$0")/debian-mirror.sh"
+mirror=$(debian_mirror)
 [[ -n $mirror ]] || fail "no Debian mirror in the machine's apt sources"
 
 step "building the packages"
