@@ -265,8 +265,9 @@ TEST(MySql, RootSessionsTransactionsAndLongStatementsAreSeen) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   ASSERT_TRUE(wait_until([&] {
-    return !db.query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = "
-                     "'unauthenticated user'")
+    return !db.query(
+                  "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = "
+                  "'unauthenticated user'")
                 .empty();
   })) << "the probe never showed in the processlist";
   c = poll_until([&] { return ask(g, "reboot"); },
@@ -692,7 +693,7 @@ TEST(MySql, HungServerAndHungHookUnderLoadAnswerWithinTheDeadline) {
       for (int j = 0; j < 4; ++j) {
         auto t0 = Clock::now();
         auto r = varlink_call(g.socket(), "io.guardd.Guard.Check", {{"operation", "reboot"}});
-        if (Clock::now() - t0 > 1250ms) ++slow;
+        if (Clock::now() - t0 > 1500ms) ++slow;
         if (r["parameters"]["allowed"] == false)
           ++refused;
         else
@@ -703,7 +704,8 @@ TEST(MySql, HungServerAndHungHookUnderLoadAnswerWithinTheDeadline) {
   db.thaw();
   EXPECT_EQ(refused.load(), 64);
   EXPECT_EQ(other.load(), 0);
-  EXPECT_EQ(slow.load(), 0) << "decisions answered later than the 1s deadline plus 250ms";
+  EXPECT_EQ(slow.load(), 0) << "decisions answered later than the 1s deadline plus 500ms (a check "
+                               "or hook waited for in turn takes 2s)";
 }
 
 // A hook gets stdio and its own file, nothing else of guardd's: not the connection a
@@ -989,6 +991,41 @@ TEST(MySql, SocketFromTheListeningSocketsAndInstancesCompareResolved) {
                 std::to_string(db.pid()) + " on " + db.socket() + " running)"),
             std::string::npos)
       << repl;
+}
+
+// A second instance started the Debian way (mariadb@2.service: --defaults-group-suffix=.2),
+// its socket, port and datadir set only in [mysqld.2] of an option file whose [mysqld] is
+// another server's, is the replica it is: the last one of its source, so reboot refuses.
+TEST(MySql, InstanceStartedWithAGroupSuffixIsJudgedAsItself) {
+  MariaDbServer primary(1), replica(2);
+  ASSERT_TRUE(primary.start()) << primary.error_log();
+  std::string file = replica.dir() / "my.cnf";
+  write_file(file,
+             "[mysqld]\nsocket = " + primary.socket() +
+                 "\nport = " + std::to_string(primary.port()) + "\ndatadir = " + primary.datadir() +
+                 "\n\n[mysqld.2]\nsocket = " + replica.socket() + "\n" + replica.option_lines());
+  ASSERT_TRUE(replica.start_from_option_file(file, {"--defaults-group-suffix=.2"}))
+      << replica.error_log();
+  std::string creds = create_monitor_account(primary, primary.dir().path());
+  ASSERT_TRUE(start_replication(replica, primary)) << replica.error_log();
+  for (const std::string& instances : {std::string("auto"), replica.socket()}) {
+    Guardd g("", mysql_sections(instances, creds));
+    ASSERT_TRUE(g.start()) << g.log();
+    auto c = ask(g, "reboot");
+    EXPECT_EQ(c.exit_code, 1) << c.dump();
+    auto repl = c.check("mysql-replication");
+    json replica_facts;
+    for (const auto& i : repl["facts"]["instances"])
+      if (i["pid"] == replica.pid()) replica_facts = i;
+    EXPECT_EQ(replica_facts["socket"], replica.socket()) << repl;
+    EXPECT_EQ(replica_facts["port"], replica.port()) << repl;
+    EXPECT_EQ(replica_facts["datadir"], replica.datadir()) << repl;
+    EXPECT_EQ(replica_facts["role"], "replica") << repl;
+    EXPECT_NE(repl["reason"].get<std::string>().find("last healthy replica of 127.0.0.1:" +
+                                                     std::to_string(primary.port())),
+              std::string::npos)
+        << repl;
+  }
 }
 
 // A wipe of the device that holds a running server's datadir names the server. Loop

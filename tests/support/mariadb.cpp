@@ -189,7 +189,13 @@ std::string MariaDbServer::option_lines() const {
 }
 
 bool MariaDbServer::start_from_option_file(const std::string& file) {
+  return start_from_option_file(file, {});
+}
+
+bool MariaDbServer::start_from_option_file(const std::string& file,
+                                           const std::vector<std::string>& options) {
   std::vector<std::string> argv = {"/usr/sbin/mariadbd", "--defaults-file=" + file};
+  argv.insert(argv.end(), options.begin(), options.end());
   if (geteuid() == 0) argv.push_back("--user=root");
   return spawn(argv);
 }

@@ -34,6 +34,8 @@ class MariaDbServer {
   /// Starts mariadbd with `--defaults-file=FILE` and no other option: the file sets
   /// everything (datadir(), socket(), port() among them), the way a packaged server runs.
   bool start_from_option_file(const std::string& file);
+  /// The same with more command-line options after --defaults-file (a group suffix).
+  bool start_from_option_file(const std::string& file, const std::vector<std::string>& options);
   /// Starts mariadbd as a server in a container would run: in a private mount namespace
   /// where `twin`'s folder is this server's own, so it names the same datadir and socket
   /// paths as `twin` while its files (and its socket, socket() here) are its own. Root.
