@@ -10,6 +10,7 @@ namespace guardd {
 /// An expected failure, carrying a message a human can act on.
 struct Error {
   std::string message;
+  int code = 0;  // a library's error number where the caller may act on it; 0: none
 };
 
 /// Placeholder value for a Result that only reports success or failure.
@@ -36,6 +37,8 @@ class [[nodiscard]] Result {
 
   /// The failure message; only valid when !ok().
   const std::string& error() const { return std::get<1>(v_).message; }
+  /// The failure's error number (0 when none was given); only valid when !ok().
+  int error_code() const { return std::get<1>(v_).code; }
 
  private:
   std::variant<T, Error> v_;

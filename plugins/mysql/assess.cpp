@@ -151,8 +151,12 @@ Assessment assess_group(const InstanceProbe& p, json facts) {
           facts};
 }
 
-// Why a peer replica is no failover candidate; empty when it is one.
-std::string peer_problem(const PeerState& peer, const ReplicationPolicy& policy) {
+// Why a peer replica is no failover candidate; empty when it is one. Its threads and lag
+// are its own account; its position is compared with the source's (`source`), and its
+// own transactions with the source's, since both threads running with no lag is also what
+// a silently stalled link, or a replica that took writes of its own, reports.
+std::string peer_problem(const PeerState& peer, const SourcePosition& source,
+                         bool this_replica_read_only, const ReplicationPolicy& policy) {
   if (!peer.error.empty()) return peer.error;
   if (!peer.replicates) return "does not replicate from this source";
   if (peer.io_running != "Yes")
@@ -162,6 +166,14 @@ std::string peer_problem(const PeerState& peer, const ReplicationPolicy& policy)
     return fmt::format("SQL thread {}{}",
                        peer.sql_running.empty() ? "not running" : peer.sql_running,
                        peer.last_sql_error.empty() ? "" : " (" + peer.last_sql_error + ")");
+  if (auto errant = errant_transactions(source, peer.position, peer.server_id); !errant.empty())
+    return fmt::format(
+        "has transactions of its own that the source does not have (errant GTIDs "
+        "{})",
+        fmt::join(errant, ", "));
+  if (this_replica_read_only && peer.read_only == false)
+    return "writable (read_only = OFF) where this replica is read-only";
+  if (auto missing = not_yet_received(source, peer.position); !missing.empty()) return missing;
   if (peer.sql_delay > 0)
     return fmt::format("a delayed replica (SQL_Delay = {} s)", peer.sql_delay);
   if (!peer.lag_seconds) return "lag unknown";
@@ -170,60 +182,157 @@ std::string peer_problem(const PeerState& peer, const ReplicationPolicy& policy)
   return "";
 }
 
-// A healthy replica: refused while it is the last failover candidate of a source, the
-// last semi-sync acknowledger, or a replica whose source is gone (a promotion candidate).
-Assessment assess_replica(const InstanceProbe& p, const ReplicationPolicy& policy, json facts) {
+// One replication channel as its replica status row describes it.
+struct Channel {
+  std::string name, source, io, sql, lag, last_io_error, last_sql_error;
+
+  static Channel from(const Row& row) {
+    return {value(row, {"Connection_name", "Channel_Name", "Channel_name"}),
+            fmt::format("{}:{}", value(row, {"Source_Host", "Master_Host"}),
+                        value(row, {"Source_Port", "Master_Port"})),
+            value(row, {"Replica_IO_Running", "Slave_IO_Running"}),
+            value(row, {"Replica_SQL_Running", "Slave_SQL_Running"}),
+            value(row, {"Seconds_Behind_Source", "Seconds_Behind_Master"}),
+            value(row, {"Last_IO_Error"}),
+            value(row, {"Last_SQL_Error"})};
+  }
+  bool replicating() const { return io == "Yes" && sql == "Yes"; }
+  /// "10.0.0.1:3306", or with its name when it has one (multi-source replication).
+  std::string from_where() const {
+    return name.empty() ? source : fmt::format("{} (channel '{}')", source, name);
+  }
+  /// "replicating", "stopped (IO thread No, SQL thread No)", or what does not run and why.
+  std::string state() const {
+    if (replicating()) return "replicating";
+    std::vector<std::string> parts;
+    auto thread = [&](const char* which, const std::string& running, const std::string& error) {
+      if (running == "Yes") return;
+      parts.push_back(fmt::format("{} thread {}{}", which,
+                                  running.empty() ? "not running" : running,
+                                  error.empty() ? "" : ": " + error));
+    };
+    thread("IO", io, last_io_error);
+    thread("SQL", sql, last_sql_error);
+    const bool stopped =
+        io == "No" && sql == "No" && last_io_error.empty() && last_sql_error.empty();
+    return fmt::format("{} ({})", stopped ? "stopped" : "not replicating", fmt::join(parts, ", "));
+  }
+  json facts() const {
+    return {{"name", name},
+            {"source", source},
+            {"io_running", io},
+            {"sql_running", sql},
+            {"lag_seconds", lag},
+            {"last_io_error", last_io_error},
+            {"last_sql_error", last_sql_error},
+            {"state", state()}};
+  }
+};
+
+// What one channel says about taking this replica away.
+struct ChannelVerdict {
+  Outcome outcome;
+  std::string text;
+};
+
+// A replicating channel whose source answered: refused while this replica is the source's
+// last failover candidate or its last semi-sync acknowledger.
+ChannelVerdict judge_against_peers(const Channel& c, const SourceView& s, const ProbeData& d,
+                                   const ReplicationPolicy& policy, json& source_facts) {
+  json peers = json::array();
+  std::vector<std::string> healthy, unhealthy;
+  for (const auto& peer : s.peers) {
+    std::string problem = peer_problem(peer, s.position, d.read_only, policy);
+    std::string name = fmt::format("{} (server_id {})", peer.address, peer.server_id);
+    peers.push_back({{"address", peer.address},
+                     {"server_id", peer.server_id},
+                     {"healthy", problem.empty()},
+                     {"problem", problem},
+                     {"io_running", peer.io_running},
+                     {"sql_running", peer.sql_running},
+                     {"lag_seconds", peer.lag_seconds ? json(*peer.lag_seconds) : json(nullptr)},
+                     {"sql_delay", peer.sql_delay},
+                     {"received", peer.position.uses_gtid ? peer.position.gtid_io_pos
+                                                          : fmt::format("{}:{}", peer.position.file,
+                                                                        peer.position.position)},
+                     {"read_only", peer.read_only ? json(*peer.read_only) : json(nullptr)}});
+    (problem.empty() ? healthy : unhealthy)
+        .push_back(problem.empty() ? name : fmt::format("{}: {}", name, problem));
+  }
+  source_facts["peers"] = peers;
+  source_facts["position"] = {{"gtid_binlog_pos", s.position.gtid_binlog_pos},
+                              {"file", s.position.file},
+                              {"position", s.position.position}};
+  std::vector<std::string> vetoes;
+  if (s.semi_sync_enabled && d.semi_sync_replica && s.semi_sync_clients <= 1)
+    vetoes.push_back(
+        fmt::format("the last semi-sync acknowledger of {} "
+                    "(Rpl_semi_sync_master_clients = {}): without it the "
+                    "source's commits stall or fall back to asynchronous",
+                    c.from_where(), s.semi_sync_clients));
+  if (healthy.empty())
+    vetoes.push_back(fmt::format(
+        "the last healthy replica of {} ({})", c.from_where(),
+        unhealthy.empty() ? std::string("no other replica is registered")
+                          : fmt::format("other replicas: {}", fmt::join(unhealthy, "; "))));
+  if (!vetoes.empty()) return {Outcome::Veto, fmt::format("{}", fmt::join(vetoes, "; "))};
+  return {Outcome::Pass, fmt::format("{} has {} other healthy replica(s): {}", c.from_where(),
+                                     healthy.size(), fmt::join(healthy, ", "))};
+}
+
+// One channel, judged by what its source answered, whatever the channel's threads say.
+ChannelVerdict judge_channel(const Channel& c, const SourceView* s, const ProbeData& d,
+                             const ReplicationPolicy& policy, json& source_facts) {
+  if (s == nullptr)
+    return {Outcome::Error, fmt::format("its source {} was not asked", c.from_where())};
+  source_facts = {
+      {"source", c.source},
+      {"channel", c.name},
+      {"answered", s->reach == SourceReach::Answered},
+      {"error", s->error},
+      {"semi_sync", {{"enabled", s->semi_sync_enabled}, {"clients", s->semi_sync_clients}}}};
+  // No answer: the source is down, hung or cut off, and this replica holds its data.
+  if (s->reach == SourceReach::NoAnswer)
+    return {Outcome::Veto,
+            fmt::format("its source {} does not answer ({}) and its channel is {}: with the "
+                        "source down, this replica holds its data and may be the one to promote",
+                        c.from_where(), s->error, c.state())};
+  // The source answered but would not say (a login refused, a grant missing): a setup
+  // problem, never taken for a source that is gone.
+  if (!s->error.empty())
+    return {Outcome::Error,
+            fmt::format("cannot judge its channel from {}: {}", c.from_where(), s->error)};
+  if (!c.replicating())
+    return {Outcome::Pass, fmt::format("its channel from {} is {}; the source answers and does "
+                                       "not count on it",
+                                       c.from_where(), c.state())};
+  return judge_against_peers(c, *s, d, policy, source_facts);
+}
+
+// A replica: each channel judged on its own (multi-source replication has several); any
+// channel that refuses refuses, then any that cannot be judged.
+Assessment assess_replica(const InstanceProbe& p, const std::vector<Channel>& channels,
+                          const ReplicationPolicy& policy, json facts) {
   json sources = json::array();
-  std::vector<std::string> vetoes, passes;
-  for (const auto& s : p.sources) {
-    json peers = json::array();
-    std::vector<std::string> healthy, unhealthy;
-    for (const auto& peer : s.peers) {
-      std::string problem = peer_problem(peer, policy);
-      std::string name = fmt::format("{} (server_id {})", peer.address, peer.server_id);
-      peers.push_back({{"address", peer.address},
-                       {"server_id", peer.server_id},
-                       {"healthy", problem.empty()},
-                       {"problem", problem},
-                       {"io_running", peer.io_running},
-                       {"sql_running", peer.sql_running},
-                       {"lag_seconds", peer.lag_seconds ? json(*peer.lag_seconds) : json(nullptr)},
-                       {"sql_delay", peer.sql_delay}});
-      (problem.empty() ? healthy : unhealthy)
-          .push_back(problem.empty() ? name : fmt::format("{}: {}", name, problem));
-    }
-    sources.push_back(
-        {{"source", s.source},
-         {"error", s.error},
-         {"peers", peers},
-         {"semi_sync", {{"enabled", s.semi_sync_enabled}, {"clients", s.semi_sync_clients}}}});
-    if (!s.error.empty()) {
-      vetoes.push_back(
-          fmt::format("its source {} cannot be asked ({}); with the source gone, "
-                      "this replica may be the one to promote",
-                      s.source, s.error));
-      continue;
-    }
-    if (s.semi_sync_enabled && p.data->semi_sync_replica && s.semi_sync_clients <= 1)
-      vetoes.push_back(
-          fmt::format("the last semi-sync acknowledger of {} "
-                      "(Rpl_semi_sync_master_clients = {}): without it the "
-                      "source's commits stall or fall back to asynchronous",
-                      s.source, s.semi_sync_clients));
-    if (healthy.empty())
-      vetoes.push_back(fmt::format(
-          "the last healthy replica of {} ({})", s.source,
-          unhealthy.empty() ? std::string("no other replica is registered")
-                            : fmt::format("other replicas: {}", fmt::join(unhealthy, "; "))));
-    else
-      passes.push_back(fmt::format("{} has {} other healthy replica(s): {}", s.source,
-                                   healthy.size(), fmt::join(healthy, ", ")));
+  std::vector<std::string> vetoes, errors, passes;
+  for (size_t i = 0; i < channels.size(); ++i) {
+    const SourceView* s = i < p.sources.size() ? &p.sources[i] : nullptr;
+    json source_facts;
+    ChannelVerdict v = judge_channel(channels[i], s, *p.data, policy, source_facts);
+    sources.push_back(std::move(source_facts));
+    (v.outcome == Outcome::Veto    ? vetoes
+     : v.outcome == Outcome::Error ? errors
+                                   : passes)
+        .push_back(std::move(v.text));
   }
   facts["sources"] = sources;
-  if (!vetoes.empty())
-    return {Outcome::Veto, fmt::format("{}: replica: {}", label(p), fmt::join(vetoes, "; ")),
-            facts};
-  return {Outcome::Pass, fmt::format("{}: replica; {}", label(p), fmt::join(passes, "; ")), facts};
+  const Outcome outcome = !vetoes.empty()   ? Outcome::Veto
+                          : !errors.empty() ? Outcome::Error
+                                            : Outcome::Pass;
+  const auto& texts = outcome == Outcome::Veto    ? vetoes
+                      : outcome == Outcome::Error ? errors
+                                                  : passes;
+  return {outcome, fmt::format("{}: replica: {}", label(p), fmt::join(texts, "; ")), facts};
 }
 
 }  // namespace
@@ -243,23 +352,13 @@ Assessment assess_replication(const InstanceProbe& p, const ReplicationPolicy& p
     if (is_binlog_dump(row)) replicas.push_back(host_only(value(row, {"HOST"})));
   facts["replicas"] = replicas;
 
-  json channels = json::array();
-  bool healthy_replica = false;
-  for (const auto& ch : d.replica_status) {
-    std::string io = value(ch, {"Replica_IO_Running", "Slave_IO_Running"});
-    std::string sql = value(ch, {"Replica_SQL_Running", "Slave_SQL_Running"});
-    json c = {{"name", value(ch, {"Connection_name", "Channel_Name", "Channel_name"})},
-              {"source", fmt::format("{}:{}", value(ch, {"Source_Host", "Master_Host"}),
-                                     value(ch, {"Source_Port", "Master_Port"}))},
-              {"io_running", io},
-              {"sql_running", sql},
-              {"lag_seconds", value(ch, {"Seconds_Behind_Source", "Seconds_Behind_Master"})},
-              {"last_io_error", value(ch, {"Last_IO_Error"})},
-              {"last_sql_error", value(ch, {"Last_SQL_Error"})}};
-    channels.push_back(c);
-    if (io == "Yes" && sql == "Yes") healthy_replica = true;
+  std::vector<Channel> channels;
+  json channel_facts = json::array();
+  for (const auto& row : d.replica_status) {
+    channels.push_back(Channel::from(row));
+    channel_facts.push_back(channels.back().facts());
   }
-  if (!channels.empty()) facts["replication"] = channels;
+  if (!channels.empty()) facts["replication"] = channel_facts;
 
   if (!replicas.empty() && !channels.empty() && p.downstream_error.empty()) {
     // A replica with Binlog Dump threads feeds others only if some registered replica
@@ -279,10 +378,14 @@ Assessment assess_replication(const InstanceProbe& p, const ReplicationPolicy& p
   }
   if (!replicas.empty() && !channels.empty()) {
     facts["role"] = "intermediate-primary";
+    std::vector<std::string> upstream;
+    for (const auto& c : channels)
+      upstream.push_back(c.replicating()
+                             ? fmt::format("replicates from {}", c.from_where())
+                             : fmt::format("its channel from {} is {}", c.from_where(), c.state()));
     return {Outcome::Veto,
-            fmt::format("{}: intermediate primary: replicates from {} and feeds {} replica(s) ({})",
-                        label(p), channels[0]["source"].get<std::string>(), replicas.size(),
-                        fmt::join(replicas, ", ")),
+            fmt::format("{}: intermediate primary: feeds {} replica(s) ({}); {}", label(p),
+                        replicas.size(), fmt::join(replicas, ", "), fmt::join(upstream, "; ")),
             facts};
   }
   if (!replicas.empty()) {
@@ -294,28 +397,7 @@ Assessment assess_replication(const InstanceProbe& p, const ReplicationPolicy& p
   }
   if (!channels.empty()) {
     facts["role"] = "replica";
-    // The IO thread retrying while the SQL thread applies: the source is down or cut off,
-    // and a replica whose source is gone is a promotion candidate.
-    std::vector<std::string> lost;
-    for (const auto& c : channels)
-      if (c["io_running"] == "Connecting" && c["sql_running"] == "Yes")
-        lost.push_back(fmt::format("{} ({})", c["source"].get<std::string>(),
-                                   c["last_io_error"].get<std::string>().empty()
-                                       ? std::string("IO thread Connecting")
-                                       : c["last_io_error"].get<std::string>()));
-    if (!lost.empty())
-      return {Outcome::Veto,
-              fmt::format("{}: replica whose source is unreachable: {}; with its source down, "
-                          "this replica may be the one to promote",
-                          label(p), fmt::join(lost, ", ")),
-              facts};
-    if (!healthy_replica)
-      return {Outcome::Pass,
-              fmt::format("{}: replica with replication stopped or broken; the source does not "
-                          "count on it",
-                          label(p)),
-              facts};
-    return assess_replica(p, policy, std::move(facts));
+    return assess_replica(p, channels, policy, std::move(facts));
   }
   facts["role"] = "standalone";
   return {Outcome::Pass, fmt::format("{}: standalone (no replicas, no source)", label(p)), facts};
@@ -351,6 +433,16 @@ bool is_ddl(const std::string& info) {
   for (char& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return head == "ALTER" || head == "CREATE" || head == "DROP" || head == "RENAME" ||
          head == "TRUNCATE" || head == "OPTIMIZE";
+}
+
+// An XA id as XA RECOVER returns it (gtrid and bqual, possibly binary), quoted, with
+// bytes that are not printable shown as \xNN.
+std::string printable_xid(const std::string& data) {
+  std::string out = "'";
+  for (unsigned char c : data)
+    out += std::isprint(c) && c != '\'' && c != '\\' ? std::string(1, static_cast<char>(c))
+                                                     : fmt::format("\\x{:02x}", c);
+  return out + "'";
 }
 
 }  // namespace
@@ -396,7 +488,19 @@ Assessment assess_connections(const InstanceProbe& p, const ConnectionsPolicy& p
     (command == "Sleep" ? sleeping : active)++;
   }
   json transactions = json::array();
+  std::vector<std::string> sessionless;
   for (const auto& t : d.transactions) {
+    if (is_sessionless(t)) {
+      transactions.push_back({{"session", nullptr},
+                              {"trx_id", value(t, {"TRX_ID"})},
+                              {"state", value(t, {"STATE"})},
+                              {"age_seconds", value(t, {"AGE_SECONDS"})},
+                              {"rows_modified", value(t, {"ROWS_MODIFIED"})}});
+      sessionless.push_back(fmt::format("trx {} open for {} s, {} row(s) modified",
+                                        value(t, {"TRX_ID"}), value(t, {"AGE_SECONDS"}),
+                                        value(t, {"ROWS_MODIFIED"})));
+      continue;
+    }
     std::string id = value(t, {"THREAD_ID"});
     auto it = sessions.find(id);
     if (it == sessions.end()) continue;  // replication applier, system, or guardd's own
@@ -411,6 +515,21 @@ Assessment assess_connections(const InstanceProbe& p, const ConnectionsPolicy& p
                     "modified)",
                     id, user, value(t, {"AGE_SECONDS"}), value(t, {"ROWS_MODIFIED"})));
   }
+  // No client will end these: they hold their locks (and a prepared XA transaction its
+  // promise to commit) until a DBA resolves them, across a restart.
+  std::vector<std::string> xids;
+  for (const auto& x : d.prepared_xa) xids.push_back(printable_xid(value(x, {"data"})));
+  if (!xids.empty())
+    work.push_back(fmt::format(
+        "XA transaction(s) prepared and never committed: {} (a DBA ends them with XA COMMIT "
+        "or XA ROLLBACK)",
+        fmt::join(xids, ", ")));
+  if (!sessionless.empty())
+    work.push_back(fmt::format("{} transaction(s) without a session ({}){}", sessionless.size(),
+                               fmt::join(sessionless, "; "),
+                               xids.empty() ? ": prepared XA transactions, or a rollback after a "
+                                              "crash"
+                                            : ""));
   json facts = p.instance.facts();
   facts["clients"] = {{"total", total},          {"active", active},
                       {"sleeping", sleeping},    {"by_user", by_user},

@@ -69,7 +69,8 @@ Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep,
   if (lib.real_connect(db, host, user.empty() ? nullptr : user.c_str(), nullptr, nullptr,
                        static_cast<unsigned int>(ep.port), socket, 0) == nullptr) {
     std::string where = ep.socket.empty() ? fmt::format("{}:{}", ep.host, ep.port) : ep.socket;
-    return Error{fmt::format("cannot connect to {}: {}", where, conn->last_error())};
+    return Error{fmt::format("cannot connect to {}: {}", where, conn->last_error()),
+                 static_cast<int>(lib.error_number(db))};
   }
   return conn;
 }
@@ -110,6 +111,19 @@ Result<std::vector<Row>> Connection::query(const std::string& sql) {
 
 std::string Connection::last_error() const {
   return fmt::format("{} (error {})", lib_.error(db_), lib_.error_number(db_));
+}
+
+bool no_server_answered(int client_error_number) {
+  switch (client_error_number) {
+    case 2002:  // CR_CONNECTION_ERROR: no socket, or nothing listening on it
+    case 2003:  // CR_CONN_HOST_ERROR: TCP refused or timed out
+    case 2005:  // CR_UNKNOWN_HOST
+    case 2006:  // CR_SERVER_GONE_ERROR
+    case 2013:  // CR_SERVER_LOST: dropped or timed out before the handshake ended
+      return true;
+    default:
+      return false;
+  }
 }
 
 std::optional<std::string> column(const Row& row, std::initializer_list<const char*> names) {

@@ -33,7 +33,8 @@ struct Endpoint {
 class Connection {
  public:
   /// Connects before `deadline` (libmariadb counts whole seconds, at least one) as `user`,
-  /// or as the defaults file's user when `user` is empty.
+  /// or as the defaults file's user when `user` is empty. A failure carries the client
+  /// library's error number (see no_server_answered).
   static Result<std::unique_ptr<Connection>> open(const Endpoint& endpoint,
                                                   std::chrono::steady_clock::time_point deadline,
                                                   const std::string& user = "");
@@ -58,6 +59,11 @@ class Connection {
 /// Checks that a credentials file may be trusted: a regular file, owned by root (when
 /// guardd runs as root) and not readable or writable by group or others.
 Status check_defaults_file(const std::string& path);
+
+/// True when a connection's error number means that no server answered: nothing listens,
+/// the host is unknown or unreachable, or the connection timed out or dropped before the
+/// server spoke. False when a server answered and refused (a login, a privilege, TLS).
+bool no_server_answered(int client_error_number);
 
 /// Column value by any of several names (MySQL 8 renamed Slave_* / Master_* columns).
 std::optional<std::string> column(const Row& row, std::initializer_list<const char*> names);

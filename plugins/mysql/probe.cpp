@@ -123,9 +123,39 @@ Result<std::unique_ptr<Connection>> connect_tcp(const std::string& host, int por
                           settings.defaults_file.empty() ? os_user() : "");
 }
 
-// A peer replica asked about itself: its channel from the source `source_id`.
-PeerState ask_peer(const Row& host_row, int64_t source_id, const ProbeSettings& settings,
-                   std::chrono::steady_clock::time_point deadline) {
+// How long a peer replica is given to receive what its source had logged when asked: on
+// a live link that takes milliseconds; one that has not caught up by then has stalled, or
+// is too slow to be counted on.
+constexpr auto kCatchUp = std::chrono::milliseconds(500);
+constexpr auto kCatchUpPoll = std::chrono::milliseconds(50);
+
+// The channel from the source `source_id` in a replica's status rows, read into `peer`.
+void read_channel(const std::vector<Row>& rows, int64_t source_id, PeerState& peer) {
+  for (const auto& ch : rows) {
+    if (to_int(column(ch, {"Source_Server_Id", "Master_Server_Id"})) != source_id) continue;
+    peer.replicates = true;
+    peer.io_running = column(ch, {"Replica_IO_Running", "Slave_IO_Running"}).value_or("");
+    peer.sql_running = column(ch, {"Replica_SQL_Running", "Slave_SQL_Running"}).value_or("");
+    peer.last_io_error = column(ch, {"Last_IO_Error"}).value_or("");
+    peer.last_sql_error = column(ch, {"Last_SQL_Error"}).value_or("");
+    peer.lag_seconds.reset();
+    if (auto lag = column(ch, {"Seconds_Behind_Source", "Seconds_Behind_Master"}); lag)
+      peer.lag_seconds = std::atoll(lag->c_str());
+    peer.sql_delay = to_int(column(ch, {"SQL_Delay"}));
+    const std::string using_gtid = column(ch, {"Using_Gtid"}).value_or("No");
+    peer.position.uses_gtid = using_gtid != "No" && !using_gtid.empty();
+    peer.position.gtid_io_pos = column(ch, {"Gtid_IO_Pos"}).value_or("");
+    peer.position.file = column(ch, {"Source_Log_File", "Master_Log_File"}).value_or("");
+    peer.position.position = to_int(column(ch, {"Read_Source_Log_Pos", "Read_Master_Log_Pos"}));
+    return;
+  }
+}
+
+// A peer replica asked about itself: its channel from the source `source_id`. With
+// `wait_for`, its channel is read again (for at most kCatchUp) until it has received what
+// the source had logged.
+PeerState ask_peer(const Row& host_row, int64_t source_id, const SourcePosition* wait_for,
+                   const ProbeSettings& settings, std::chrono::steady_clock::time_point deadline) {
   PeerState peer;
   std::string host = column(host_row, {"Host"}).value_or("");
   int port = to_port(column(host_row, {"Port"}).value_or("3306"));
@@ -140,30 +170,63 @@ PeerState ask_peer(const Row& host_row, int64_t source_id, const ProbeSettings& 
     peer.error = "unreachable: " + login_hint(conn.error(), settings);
     return peer;
   }
-  auto rows = (*conn)->query(replica_status_sql((*conn)->server_version()));
-  if (!rows) {
-    peer.error = "cannot read its replica status: " + rows.error();
-    return peer;
+  const std::string version = (*conn)->server_version();
+  // Whether it takes writes, and (MariaDB) what its own binary log holds: its own
+  // transactions that the source lacks make it no clean failover target.
+  auto vars =
+      (*conn)->query(is_mariadb(version) ? "SELECT @@read_only AS ro, @@gtid_binlog_state AS state"
+                                         : "SELECT @@read_only AS ro");
+  if (vars && !vars->empty()) {
+    peer.read_only = (*vars)[0]["ro"].value_or("0") != "0";
+    peer.position.gtid_binlog_state = (*vars)[0]["state"].value_or("");
   }
-  for (const auto& ch : *rows) {
-    if (to_int(column(ch, {"Source_Server_Id", "Master_Server_Id"})) != source_id) continue;
-    peer.replicates = true;
-    peer.io_running = column(ch, {"Replica_IO_Running", "Slave_IO_Running"}).value_or("");
-    peer.sql_running = column(ch, {"Replica_SQL_Running", "Slave_SQL_Running"}).value_or("");
-    peer.last_io_error = column(ch, {"Last_IO_Error"}).value_or("");
-    peer.last_sql_error = column(ch, {"Last_SQL_Error"}).value_or("");
-    if (auto lag = column(ch, {"Seconds_Behind_Source", "Seconds_Behind_Master"}); lag)
-      peer.lag_seconds = std::atoll(lag->c_str());
-    peer.sql_delay = to_int(column(ch, {"SQL_Delay"}));
-    break;
+  const auto catch_up_until = std::min(deadline, std::chrono::steady_clock::now() + kCatchUp);
+  while (true) {
+    auto rows = (*conn)->query(replica_status_sql(version));
+    if (!rows) {
+      peer.error = "cannot read its replica status: " + rows.error();
+      return peer;
+    }
+    read_channel(*rows, source_id, peer);
+    const bool settled = wait_for == nullptr || !peer.replicates || peer.io_running != "Yes" ||
+                         not_yet_received(*wait_for, peer.position).empty();
+    if (settled || std::chrono::steady_clock::now() + kCatchUpPoll > catch_up_until) return peer;
+    std::this_thread::sleep_for(kCatchUpPoll);
   }
-  return peer;
 }
+
+// Where the source's binary log stands (for comparison with what its replicas received).
+// What cannot be read stays empty: a peer is then compared by what can be.
+SourcePosition read_source_position(Connection& conn) {
+  SourcePosition pos;
+  const std::string version = conn.server_version();
+  if (is_mariadb(version)) {
+    if (auto rows = conn.query("SELECT @@gtid_binlog_pos AS pos, @@gtid_binlog_state AS state");
+        rows && !rows->empty()) {
+      pos.gtid_binlog_pos = (*rows)[0]["pos"].value_or("");
+      pos.gtid_binlog_state = (*rows)[0]["state"].value_or("");
+    }
+  }
+  int major = 0, minor = 0;
+  std::sscanf(version.c_str(), "%d.%d", &major, &minor);
+  const bool renamed = !is_mariadb(version) && (major > 8 || (major == 8 && minor >= 2));
+  if (auto rows = conn.query(renamed ? "SHOW BINARY LOG STATUS" : "SHOW MASTER STATUS");
+      rows && !rows->empty()) {
+    pos.file = column((*rows)[0], {"File"}).value_or("");
+    pos.position = to_int(column((*rows)[0], {"Position"}));
+  }
+  return pos;
+}
+
+// Whether the peers of a channel's source are asked too: only a replicating channel is
+// judged against them.
+enum class AskPeers { No, Yes };
 
 // The source of a replication channel asked for its registered replicas, and each of those
 // (but this server) asked for its own state: a Binlog Dump thread outlives a stopped,
 // crashed or hung replica and says nothing of its SQL thread, lag or delay.
-SourceView ask_source(const Row& channel, int64_t own_server_id, const ProbeSettings& settings,
+SourceView ask_source(const Row& channel, int64_t own_server_id, AskPeers ask_peers,
+                      const ProbeSettings& settings,
                       std::chrono::steady_clock::time_point deadline) {
   SourceView s;
   std::string host = column(channel, {"Source_Host", "Master_Host"}).value_or("");
@@ -176,7 +239,12 @@ SourceView ask_source(const Row& channel, int64_t own_server_id, const ProbeSett
   }
   auto conn = connect_tcp(host, port, settings, deadline);
   if (!conn) {
-    s.error = "cannot ask the source about its replicas: " + login_hint(conn.error(), settings);
+    if (no_server_answered(conn.error_code())) {
+      s.reach = SourceReach::NoAnswer;
+      s.error = conn.error();
+    } else {
+      s.error = "cannot ask the source about its replicas: " + login_hint(conn.error(), settings);
+    }
     return s;
   }
   auto hosts = registered_replicas(**conn);
@@ -201,10 +269,12 @@ SourceView ask_source(const Row& channel, int64_t own_server_id, const ProbeSett
       if (name.find("clients") != std::string::npos) s.semi_sync_clients = std::atoi(value.c_str());
     }
   }
+  if (ask_peers == AskPeers::Yes) s.position = read_source_position(**conn);
   conn->reset();  // the source is not kept waiting while the peers are asked
+  if (ask_peers == AskPeers::No) return s;
   for (const auto& r : *hosts) {
     if (to_int(column(r, {"Server_id"})) == own_server_id) continue;
-    s.peers.push_back(ask_peer(r, s.server_id, settings, peer_deadline(deadline)));
+    s.peers.push_back(ask_peer(r, s.server_id, &s.position, settings, peer_deadline(deadline)));
   }
   return s;
 }
@@ -317,6 +387,15 @@ std::string answered_by_other_server(const Instance& instance, const ProbeData& 
 
 }  // namespace
 
+bool is_sessionless(const Row& transaction) {
+  return column(transaction, {"THREAD_ID"}).value_or("") == "0";
+}
+
+bool is_replicating(const Row& channel) {
+  return column(channel, {"Replica_IO_Running", "Slave_IO_Running"}).value_or("") == "Yes" &&
+         column(channel, {"Replica_SQL_Running", "Slave_SQL_Running"}).value_or("") == "Yes";
+}
+
 bool is_binlog_dump(const Row& row) {
   auto cmd = column(row, {"COMMAND"}).value_or("");
   return cmd.rfind("Binlog Dump", 0) == 0;
@@ -330,7 +409,8 @@ Result<ProbeData> collect(Connection& conn) {
   // @@server_uuid; MariaDB has none, but has @@wsrep_on (unless built without Galera).
   const std::string who =
       "SELECT CONNECTION_ID() AS id, SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AS account, "
-      "@@server_id AS server_id, @@pid_file AS pid_file, @@datadir AS datadir";
+      "@@server_id AS server_id, @@pid_file AS pid_file, @@datadir AS datadir, "
+      "@@read_only AS read_only";
   auto id = conn.query(who + (d.mariadb ? ", @@wsrep_on AS wsrep_on" : ", @@server_uuid AS uuid"));
   if (!id) id = conn.query(who);
   if (!id) return Error{"cannot read the connection id: " + id.error()};
@@ -342,6 +422,7 @@ Result<ProbeData> collect(Connection& conn) {
     d.server_id = std::stoll(first["server_id"].value_or("0"));
     d.pid_file = first["pid_file"].value_or("");
     d.datadir = first["datadir"].value_or("");
+    d.read_only = first["read_only"].value_or("0") != "0";
     d.server_uuid = first.count("uuid") ? first["uuid"].value_or("") : "";
     if (first.count("wsrep_on")) wsrep_on = first["wsrep_on"].value_or("0") == "1";
   }
@@ -359,14 +440,16 @@ Result<ProbeData> collect(Connection& conn) {
   // Reading them needs PROCESS, whose absence the checks report as such.
   if (d.has_process_privilege) {
     const std::string trx_sql =
-        "SELECT trx_mysql_thread_id AS THREAD_ID, trx_state AS STATE, "
+        "SELECT trx_id AS TRX_ID, trx_mysql_thread_id AS THREAD_ID, trx_state AS STATE, "
         "TIMESTAMPDIFF(SECOND, trx_started, NOW()) AS AGE_SECONDS, "
         "trx_rows_modified AS ROWS_MODIFIED FROM information_schema.INNODB_TRX";
     auto trx = conn.query(trx_sql);
-    // InnoDB answers INNODB_TRX from a cache it refreshes only when it is over 100 ms old,
-    // so a transaction begun just now by a session that is idle again can be missing. A
-    // second read after that window is fresh; it is paid only while idle sessions exist
-    // (a running statement is seen in the processlist itself).
+    // InnoDB answers INNODB_TRX from a cache it refills only when nobody has read it for
+    // 100 ms (every read restarts that clock), so a transaction begun just now by a session
+    // that is idle again can be missing. A second read after that window is fresh: this
+    // process's probes of one instance are serialised, so none reads meanwhile. It is paid
+    // only while idle sessions exist (a running statement is seen in the processlist, and
+    // a prepared XA transaction left by its client in XA RECOVER below).
     if (trx && has_idle_session(d)) {
       std::this_thread::sleep_for(kTrxCacheWindow);
       trx = conn.query(trx_sql);
@@ -374,6 +457,10 @@ Result<ProbeData> collect(Connection& conn) {
     if (!trx) return Error{"cannot read open transactions: " + trx.error()};
     d.transactions = std::move(*trx);
   }
+  // Prepared XA transactions, read from the engine (no cache): one left by its client has
+  // no session and holds its locks until a DBA ends it. Where XA RECOVER is not allowed
+  // (MySQL 8 without XA_RECOVER_ADMIN), INNODB_TRX still shows it, without its name.
+  if (auto xa = conn.query("XA RECOVER")) d.prepared_xa = std::move(*xa);
 
   auto rs = conn.query(replica_status_sql(d.version));
   if (!rs) return Error{"cannot read replica status: " + rs.error()};
@@ -478,9 +565,12 @@ InstanceProbe probe_instance(const Instance& instance, const ProbeSettings& sett
   data->own_sessions = closed_sessions().recent(key);
   closed_sessions().add(key, data->connection_id);  // closed when `conn` goes
   if (data->wsrep_on) p.galera_peers = ask_galera_peers(*data, instance, settings, deadline);
+  // Every channel's source is asked, whatever the threads say: a source that does not
+  // answer leaves its data here, whether the IO thread retries, gave up after
+  // master_retry_count, or was stopped by a DBA preparing a promotion.
   for (const auto& channel : data->replica_status) {
-    auto io = column(channel, {"Replica_IO_Running", "Slave_IO_Running"}).value_or("");
-    if (io == "Yes") p.sources.push_back(ask_source(channel, data->server_id, settings, deadline));
+    auto ask_peers = is_replicating(channel) ? AskPeers::Yes : AskPeers::No;
+    p.sources.push_back(ask_source(channel, data->server_id, ask_peers, settings, deadline));
   }
   if (!data->replica_status.empty() &&
       std::any_of(data->processlist.begin(), data->processlist.end(), is_binlog_dump)) {
@@ -489,7 +579,8 @@ InstanceProbe probe_instance(const Instance& instance, const ProbeSettings& sett
       p.downstream_error = "cannot list its replicas: " + hosts.error();
     } else {
       for (const auto& r : *hosts)
-        p.downstream.push_back(ask_peer(r, data->server_id, settings, peer_deadline(deadline)));
+        p.downstream.push_back(
+            ask_peer(r, data->server_id, nullptr, settings, peer_deadline(deadline)));
     }
   }
   p.data = std::move(*data);

@@ -10,6 +10,7 @@
 
 #include "plugins/mysql/connection.h"
 #include "plugins/mysql/instance.h"
+#include "plugins/mysql/replication_position.h"
 
 namespace guardd::mysql {
 
@@ -20,6 +21,7 @@ struct ProbeData {
   bool mariadb = false;
   int64_t connection_id = 0;
   int64_t server_id = 0;
+  bool read_only = false;          // @@read_only
   bool semi_sync_replica = false;  // this server acknowledges its source's semi-sync commits
   std::string server_uuid;
   std::string account;            // the user guardd is logged in as (CURRENT_USER(), without @host)
@@ -27,7 +29,9 @@ struct ProbeData {
   std::set<int64_t> own_sessions;  // guardd's recently closed probe sessions, maybe not gone yet
   bool has_process_privilege = false;
   std::vector<Row> processlist;
-  std::vector<Row> transactions;    // information_schema.INNODB_TRX: THREAD_ID, STATE, AGE_SECONDS
+  std::vector<Row> transactions;    // information_schema.INNODB_TRX: TRX_ID, THREAD_ID, STATE,
+                                    // AGE_SECONDS, ROWS_MODIFIED
+  std::vector<Row> prepared_xa;     // XA RECOVER (data: the xid)
   std::vector<Row> replica_status;  // one row per channel
   std::vector<Row> wsrep_status;    // SHOW GLOBAL STATUS LIKE 'wsrep%' (Variable_name, Value)
   bool wsrep_on = false;
@@ -44,7 +48,13 @@ struct PeerState {
   std::string io_running, sql_running, last_io_error, last_sql_error;
   std::optional<int64_t> lag_seconds;  // NULL while the SQL thread is not running
   int64_t sql_delay = 0;               // a delayed replica's configured delay
+  ReplicaPosition position;            // what it has received, and what it logged itself
+  std::optional<bool> read_only;       // @@read_only; unknown when it could not be read
 };
+
+/// Whether a source answered when asked: one that did not may be down, and then its
+/// replicas hold its data; one that answered and refused is a setup problem.
+enum class SourceReach { Answered, NoAnswer };
 
 /// What a replica's source says about its replicas, and each of them about itself.
 struct SourceView {
@@ -54,6 +64,8 @@ struct SourceView {
   std::vector<PeerState> peers;    // the other registered replicas (not this one)
   bool semi_sync_enabled = false;  // the source waits for a semi-sync acknowledgement
   int semi_sync_clients = 0;       // replicas acknowledging semi-sync now
+  SourceReach reach = SourceReach::Answered;
+  SourcePosition position;  // read before its peers are asked
 };
 
 /// Another Galera node, as it reports its own state.
@@ -69,7 +81,7 @@ struct InstanceProbe {
   Instance instance;
   std::optional<ProbeData> data;
   std::string error;
-  std::vector<SourceView> sources;       // for each replication channel whose IO thread runs
+  std::vector<SourceView> sources;       // one per replication channel, in replica_status order
   std::vector<GaleraPeer> galera_peers;  // the other nodes with a client address
   // A replica that also has Binlog Dump threads: the replicas registered with it, each
   // asked whether it still replicates from it (a demoted primary's threads linger).
@@ -90,6 +102,13 @@ InstanceProbe probe_instance(const Instance& instance, const ProbeSettings& sett
 
 /// Runs the probe's queries on an open connection (also used on recorded servers in tests).
 Result<ProbeData> collect(Connection& conn);
+
+/// True when an INNODB_TRX row belongs to no session (a prepared XA transaction left by
+/// its client, or a rollback after a crash).
+bool is_sessionless(const Row& transaction);
+
+/// True when a replica status row's IO and SQL threads both run.
+bool is_replicating(const Row& channel);
 
 /// True when a processlist row is a replica's binlog dump thread.
 bool is_binlog_dump(const Row& row);

@@ -355,12 +355,15 @@ TEST(Fault, ReloadingMangledConfigsNeverLeavesTheDaemonWithout) {
     auto after = check_reboot();
     ASSERT_TRUE(after["parameters"].contains("allowed")) << "variant " << i << ": " << after;
     const std::string log = g.log();
-    const auto last_failed = log.rfind("Reload failed"), last_ok = log.rfind("Configuration reloaded");
-    if (last_failed != std::string::npos && (last_ok == std::string::npos || last_failed > last_ok)) {
+    const auto last_failed = log.rfind("Reload failed"),
+               last_ok = log.rfind("Configuration reloaded");
+    if (last_failed != std::string::npos &&
+        (last_ok == std::string::npos || last_failed > last_ok)) {
       ++failed;
       // The configuration in force stayed: so did the answer.
       EXPECT_EQ(after["parameters"]["allowed"], before["parameters"]["allowed"])
-          << "variant " << i << ": a failed reload changed the verdict\n" << g.log();
+          << "variant " << i << ": a failed reload changed the verdict\n"
+          << g.log();
     }
   }
   EXPECT_GT(failed, 20u) << "the mangled configs were meant to be mostly invalid";

@@ -113,7 +113,9 @@ TEST(Hook, HugeOutputIsTruncatedAndIgnoringStdinIsFine) {
 
 TEST(Hook, HangingHookIsKilledAtTheTimeout) {
   TempDir hooks;
-  std::string exec = script(hooks, "hang", "exec sleep 100");
+  // A duration no other process on the machine sleeps, so pgrep finds only this hook.
+  const std::string duration = "100." + std::to_string(getpid());
+  std::string exec = script(hooks, "hang", "exec sleep " + duration);
   Guardd g("", hook_section("hang", exec, "timeout = 500ms"));
   ASSERT_TRUE(g.start()) << g.log();
   int code;
@@ -126,7 +128,7 @@ TEST(Hook, HangingHookIsKilledAtTheTimeout) {
   EXPECT_LT(took, 2000ms) << "not killed at its timeout (the hook sleeps 100 s)";
   // The hook itself is gone too.
   EXPECT_TRUE(wait_until([&] {
-    return run_process({"/usr/bin/pgrep", "-f", "^sleep 100$"}).exit_code == 1;
+    return run_process({"/usr/bin/pgrep", "-f", "^sleep " + duration + "$"}).exit_code == 1;
   }));
 }
 

@@ -19,6 +19,7 @@
 #include "support/harness.h"
 #include "support/loop_device.h"
 #include "support/mariadb.h"
+#include "support/tcp_relay.h"
 
 namespace guardd::test {
 namespace {
@@ -52,6 +53,11 @@ struct Checked {
   }
   std::string dump() const { return reply.dump(2); }
 };
+
+// The mysql-replication check's reason in a reply.
+std::string repl_reason(const Checked& c) {
+  return c.check("mysql-replication")["reason"].get<std::string>();
+}
 
 Checked ask(Guardd& g, const std::string& op) {
   auto start = Clock::now();
@@ -355,7 +361,8 @@ TEST(MySql, PrimaryAndReplicas) {
   auto stopped = ask(on_replica2, "reboot");
   EXPECT_EQ(stopped.exit_code, 0) << stopped.dump();
   EXPECT_NE(
-      stopped.check("mysql-replication")["reason"].get<std::string>().find("stopped or broken"),
+      stopped.check("mysql-replication")["reason"].get<std::string>().find(
+          "is stopped (IO thread No, SQL thread No); the source answers and does not count on it"),
       std::string::npos);
 }
 
@@ -374,9 +381,6 @@ TEST(MySql, PeerReplicasAreJudgedByTheirOwnState) {
   ASSERT_TRUE(start_replication(replica2, primary)) << replica2.error_log();
   Guardd g("", mysql_sections(replica1.socket(), creds));
   ASSERT_TRUE(g.start()) << g.log();
-  auto repl_reason = [](const Checked& c) {
-    return c.check("mysql-replication")["reason"].get<std::string>();
-  };
   const std::string peer = "127.0.0.1:" + std::to_string(replica2.port()) + " (server_id 3)";
   auto c = ask(g, "reboot");
   ASSERT_EQ(c.exit_code, 0) << c.dump();
@@ -437,13 +441,222 @@ TEST(MySql, PeerReplicasAreJudgedByTheirOwnState) {
       << repl_reason(c);
 
   primary.stop();
-  c = poll_until([&] { return ask(g, "reboot"); },
-                 [&](const Checked& r) {
-                   return repl_reason(r).find("source is unreachable") != std::string::npos;
-                 });
+  c = ask(g, "reboot");
   EXPECT_EQ(c.exit_code, 1) << c.dump();
-  EXPECT_NE(repl_reason(c).find("replica whose source is unreachable: 127.0.0.1:" +
-                                std::to_string(primary.port())),
+  EXPECT_NE(repl_reason(c).find("its source 127.0.0.1:" + std::to_string(primary.port()) +
+                                " does not answer"),
+            std::string::npos)
+      << repl_reason(c);
+  EXPECT_NE(repl_reason(c).find("this replica holds its data"), std::string::npos)
+      << repl_reason(c);
+}
+
+// A replica whose source is gone holds its data, whatever its threads say: its IO thread
+// given up after master_retry_count, or both threads stopped by a DBA preparing a
+// promotion. The source is asked directly; while it answers, a stopped replica is allowed.
+TEST(MySql, ReplicaOfADownSourceRefusesInEveryThreadState) {
+  MariaDbServer primary(1), replica(2, {"--master-retry-count=1"});
+  ASSERT_TRUE(primary.start() && replica.start()) << replica.error_log();
+  std::string creds = create_monitor_account(primary, primary.dir().path());
+  ASSERT_TRUE(start_replication(replica, primary)) << replica.error_log();
+  Guardd g("", mysql_sections(replica.socket(), creds));
+  ASSERT_TRUE(g.start()) << g.log();
+  const std::string source = "127.0.0.1:" + std::to_string(primary.port());
+
+  ASSERT_EQ(replica.exec("STOP SLAVE"), "");
+  auto c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 0) << c.dump();
+  EXPECT_NE(repl_reason(c).find("its channel from " + source +
+                                " is stopped (IO thread No, SQL thread No); the source answers"),
+            std::string::npos)
+      << repl_reason(c);
+
+  ASSERT_EQ(replica.exec("START SLAVE"), "");
+  primary.stop();
+  // master_retry_count = 1: the IO thread tries once more, then stops with its error.
+  ASSERT_TRUE(wait_until([&] {
+    auto rows = replica.query("SHOW SLAVE STATUS");
+    return !rows.empty() && rows[0]["Slave_IO_Running"] == "No" &&
+           !rows[0]["Last_IO_Error"].empty();
+  })) << replica.query("SHOW SLAVE STATUS").at(0)["Slave_IO_Running"];
+  c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  EXPECT_NE(repl_reason(c).find("its source " + source + " does not answer"), std::string::npos)
+      << repl_reason(c);
+  EXPECT_NE(repl_reason(c).find("its channel is not replicating (IO thread No: "),
+            std::string::npos)
+      << repl_reason(c);
+
+  ASSERT_EQ(replica.exec("STOP SLAVE"), "");  // a DBA preparing its promotion
+  c = ask(g, "reinstall");
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  EXPECT_EQ(c.check("mysql-replication")["outcome"], "veto") << c.dump();
+  EXPECT_NE(repl_reason(c).find("does not answer"), std::string::npos) << repl_reason(c);
+  EXPECT_NE(repl_reason(c).find("this replica holds its data"), std::string::npos)
+      << repl_reason(c);
+}
+
+// Multi-source replication (MariaDB's named connections): each channel is a replica of its
+// own source and is judged, and named, on its own.
+TEST(MySql, EachChannelOfAMultiSourceReplicaIsJudgedOnItsOwn) {
+  MariaDbServer east(1, {"--gtid-domain-id=1"}), west(2, {"--gtid-domain-id=2"}), replica(3),
+      east_peer(4);
+  ASSERT_TRUE(east.start() && west.start() && replica.start() && east_peer.start());
+  std::string creds = create_monitor_account(east, east.dir().path());
+  for (const char* host : {"localhost", "127.0.0.1"})
+    ASSERT_EQ(west.exec(std::string("SET sql_log_bin = 0; CREATE USER 'guardd'@'") + host +
+                        "' IDENTIFIED BY 'guardd-test-pw'; GRANT PROCESS, SLAVE MONITOR, "
+                        "REPLICATION MASTER ADMIN ON *.* TO 'guardd'@'" +
+                        host + "'"),
+              "");
+  auto start_channel = [](MariaDbServer& r, MariaDbServer& source, const std::string& name) {
+    source.exec("CREATE USER IF NOT EXISTS 'repl'@'127.0.0.1' IDENTIFIED BY 'repl'");
+    source.exec("GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'");
+    if (!r.exec("CHANGE MASTER '" + name +
+                "' TO MASTER_HOST='127.0.0.1', MASTER_PORT=" + std::to_string(source.port()) +
+                ", MASTER_USER='repl', MASTER_PASSWORD='repl', MASTER_CONNECT_RETRY=1; "
+                "START SLAVE '" +
+                name + "'")
+             .empty())
+      return false;
+    return wait_until([&] {
+      auto rows = r.query("SHOW SLAVE '" + name + "' STATUS");
+      return !rows.empty() && rows[0]["Slave_IO_Running"] == "Yes" &&
+             rows[0]["Slave_SQL_Running"] == "Yes";
+    });
+  };
+  ASSERT_TRUE(start_channel(replica, east, "east")) << replica.error_log();
+  ASSERT_TRUE(start_channel(replica, west, "west")) << replica.error_log();
+  ASSERT_TRUE(start_replication(east_peer, east)) << east_peer.error_log();
+  Guardd g("", mysql_sections(replica.socket(), creds));
+  ASSERT_TRUE(g.start()) << g.log();
+  const std::string east_channel = "127.0.0.1:" + std::to_string(east.port()) + " (channel 'east')";
+  const std::string west_channel = "127.0.0.1:" + std::to_string(west.port()) + " (channel 'west')";
+
+  // West has no other replica: this one is its last, whatever east has.
+  auto c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  EXPECT_NE(repl_reason(c).find("the last healthy replica of " + west_channel), std::string::npos)
+      << repl_reason(c);
+  EXPECT_EQ(repl_reason(c).find("'east'"), std::string::npos) << repl_reason(c);
+
+  // West's channel broken (its SQL thread stopped on an error): west does not count on it,
+  // and east has another healthy replica.
+  // (A row, not a database: DDL replicates idempotently by default, slave_ddl_exec_mode.)
+  ASSERT_EQ(west.exec("CREATE DATABASE w; CREATE TABLE w.t (id INT PRIMARY KEY) ENGINE=InnoDB"),
+            "");
+  ASSERT_TRUE(wait_until([&] { return replica.exec("SELECT * FROM w.t").empty(); }));
+  ASSERT_EQ(replica.exec("INSERT INTO w.t VALUES (7)"), "");
+  ASSERT_EQ(west.exec("INSERT INTO w.t VALUES (7)"), "");
+  ASSERT_TRUE(wait_until([&] {
+    auto rows = replica.query("SHOW SLAVE 'west' STATUS");
+    return !rows.empty() && rows[0]["Slave_SQL_Running"] == "No";
+  }));
+  c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 0) << c.dump();
+  EXPECT_NE(repl_reason(c).find("its channel from " + west_channel +
+                                " is not replicating (SQL thread No: "),
+            std::string::npos)
+      << repl_reason(c);
+  EXPECT_NE(repl_reason(c).find(east_channel + " has 1 other healthy replica(s)"),
+            std::string::npos)
+      << repl_reason(c);
+  auto facts = c.check("mysql-replication")["facts"]["instances"][0];
+  ASSERT_EQ(facts["replication"].size(), 2u) << facts;
+
+  // West gone: its data is here, broken channel or not.
+  west.stop();
+  c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  EXPECT_NE(repl_reason(c).find("its source " + west_channel + " does not answer"),
+            std::string::npos)
+      << repl_reason(c);
+}
+
+// An XA transaction prepared and left by its client holds its locks, across a restart,
+// until a DBA ends it: no session shows it, so it refuses whatever max_clients allows, and
+// the reason names it. Once committed, the same server is allowed. (INNODB_TRX, read from
+// InnoDB's cache, may not show it yet; XA RECOVER, read from the engine, does.)
+TEST(MySql, PreparedXaTransactionLeftByItsClientRefuses) {
+  MariaDbServer db(1);
+  ASSERT_TRUE(db.start()) << db.error_log();
+  std::string creds = create_monitor_account(db, db.dir().path());
+  ASSERT_EQ(db.exec("CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY) ENGINE=InnoDB"),
+            "");
+  Guardd g("", mysql_sections(db.socket(), creds, "max_clients = 10\n"));
+  ASSERT_TRUE(g.start()) << g.log();
+  ASSERT_EQ(ask(g, "reboot").exit_code, 0);
+  {
+    Session client(db.socket());
+    ASSERT_TRUE(client.ok());
+    for (const char* sql : {"XA START 'order-42'", "INSERT INTO shop.t VALUES (42)",
+                            "XA END 'order-42'", "XA PREPARE 'order-42'"})
+      ASSERT_EQ(client.exec(sql), "") << sql;
+  }  // the client disconnects; the prepared transaction stays
+  auto c = poll_until([&] { return ask(g, "reboot"); },
+                      [](const Checked& r) { return r.exit_code == 1; });
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  auto conns = c.check("mysql-connections");
+  EXPECT_EQ(conns["outcome"], "veto") << conns;
+  EXPECT_NE(conns["reason"].get<std::string>().find(
+                "XA transaction(s) prepared and never committed: 'order-42'"),
+            std::string::npos)
+      << conns;
+  ASSERT_EQ(db.exec("XA COMMIT 'order-42'"), "");
+  c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 0) << c.dump();
+}
+
+// A peer replica is compared with its source by position, not only by its own counters:
+// both threads running with no lag is also what a peer whose link has silently stalled
+// reports (here a relay that stops moving bytes), and what a peer that took writes of its
+// own reports. Neither is a clean failover target; nor is a writable peer where this
+// replica is read-only.
+TEST(MySql, PeerReplicasAreComparedWithTheirSourceByPosition) {
+  MariaDbServer primary(1), replica1(2), replica2(3);
+  ASSERT_TRUE(primary.start() && replica1.start() && replica2.start());
+  std::string creds = create_monitor_account(primary, primary.dir().path());
+  ASSERT_TRUE(start_replication(replica1, primary)) << replica1.error_log();
+  TcpRelay relay(primary.port());
+  ASSERT_TRUE(start_replication(replica2, primary, relay.port())) << replica2.error_log();
+  Guardd g("", mysql_sections(replica1.socket(), creds));
+  ASSERT_TRUE(g.start()) << g.log();
+  const std::string peer = "127.0.0.1:" + std::to_string(replica2.port()) + " (server_id 3)";
+  auto c = ask(g, "reboot");
+  ASSERT_EQ(c.exit_code, 0) << c.dump();
+
+  relay.pause();
+  ASSERT_EQ(primary.exec("CREATE DATABASE shop"), "");
+  auto status = replica2.query("SHOW SLAVE STATUS").at(0);
+  EXPECT_EQ(status["Slave_IO_Running"], "Yes") << "the stalled link is not noticed";
+  EXPECT_EQ(status["Seconds_Behind_Master"], "0") << "the stalled link is not noticed";
+  c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 1) << c.check("mysql-replication")["facts"].dump(1);
+  EXPECT_NE(repl_reason(c).find(peer + ": 1 transaction(s) not received (received up to 0-1-"),
+            std::string::npos)
+      << repl_reason(c);
+  relay.resume();
+  c = poll_until([&] { return ask(g, "reboot"); },
+                 [](const Checked& r) { return r.exit_code == 0; });
+  EXPECT_EQ(c.exit_code, 0) << "the link moves again: " << c.dump();
+
+  ASSERT_EQ(replica1.exec("SET GLOBAL read_only = 1"), "");
+  c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  EXPECT_NE(repl_reason(c).find(peer + ": writable (read_only = OFF) where this replica is "
+                                       "read-only"),
+            std::string::npos)
+      << repl_reason(c);
+  ASSERT_EQ(replica2.exec("SET GLOBAL read_only = 1"), "");
+  c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 0) << c.dump();
+
+  // A write of its own (root may write despite read_only): an errant GTID of server 3.
+  ASSERT_EQ(replica2.exec("CREATE DATABASE only_here"), "");
+  c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 1) << c.dump();
+  EXPECT_NE(repl_reason(c).find(peer + ": has transactions of its own that the source does not "
+                                       "have (errant GTIDs 0-3-"),
             std::string::npos)
       << repl_reason(c);
 }
@@ -509,10 +722,15 @@ TEST(MySql, SourceThatCannotBeAskedRefusesAndStatusSaysWhy) {
   auto c = ask(g, "reboot");
   EXPECT_EQ(c.exit_code, 1) << c.dump();
   auto repl = c.check("mysql-replication");
-  EXPECT_EQ(repl["outcome"], "veto") << repl;
-  EXPECT_NE(repl["reason"].get<std::string>().find("cannot ask the source about its replicas"),
+  EXPECT_EQ(repl["outcome"], "error") << "the source answered: a setup problem, not a source "
+                                         "gone: "
+                                      << repl;
+  EXPECT_NE(repl["reason"].get<std::string>().find(
+                "cannot judge its channel from 127.0.0.1:" + std::to_string(primary.port()) +
+                ": cannot ask the source about its replicas"),
             std::string::npos)
       << repl;
+  EXPECT_EQ(repl["reason"].get<std::string>().find("promote"), std::string::npos) << repl;
 
   auto problems = status_problems(g, "mysql-replication");
   EXPECT_TRUE(mentions(problems, "replica of 127.0.0.1:" + std::to_string(primary.port())))

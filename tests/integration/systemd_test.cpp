@@ -109,7 +109,8 @@ TEST(Systemd, ReloadAppliesAGoodConfigAndKeepsTheOldOnAnError) {
   ASSERT_TRUE(wait_until([&] { return g.log().find("Reload failed") != std::string::npos; }))
       << g.log();
   std::string text = read_file(g.config());
-  int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + text.find("bogus_key"), '\n'));
+  int line =
+      1 + static_cast<int>(std::count(text.begin(), text.begin() + text.find("bogus_key"), '\n'));
   EXPECT_NE(g.log().find(g.config() + ":" + std::to_string(line) + ": unknown key 'bogus_key'"),
             std::string::npos)
       << g.log();

@@ -306,11 +306,11 @@ bool Guardd::start(const std::map<std::string, std::string>& env, RunAs as) {
     exec_child(argv, env, as);
   }
   started_ = wait_until([&] {
-                if (!running()) return true;
-                RawClient c(socket_);
-                return c.connected();
-              }) &&
-              running();
+               if (!running()) return true;
+               RawClient c(socket_);
+               return c.connected();
+             }) &&
+             running();
   return started_;
 }
 

@@ -305,13 +305,14 @@ std::string create_monitor_account(MariaDbServer& server, const std::string& dir
   return path;
 }
 
-bool start_replication(MariaDbServer& replica, MariaDbServer& primary) {
+bool start_replication(MariaDbServer& replica, MariaDbServer& primary, int via_port) {
   // Idempotent on the primary: several replicas share the account.
   primary.exec("CREATE USER IF NOT EXISTS 'repl'@'127.0.0.1' IDENTIFIED BY 'repl'");
   primary.exec("GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'");
-  std::string err = replica.exec(
-      "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=" + std::to_string(primary.port()) +
-      ", MASTER_USER='repl', MASTER_PASSWORD='repl', MASTER_CONNECT_RETRY=1");
+  std::string err =
+      replica.exec("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=" +
+                   std::to_string(via_port ? via_port : primary.port()) +
+                   ", MASTER_USER='repl', MASTER_PASSWORD='repl', MASTER_CONNECT_RETRY=1");
   if (!err.empty()) return false;
   if (!replica.exec("START SLAVE").empty()) return false;
   return wait_until(

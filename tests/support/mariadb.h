@@ -83,9 +83,9 @@ std::string create_monitor_account(
     const std::string& grants = "PROCESS, SLAVE MONITOR, REPLICATION MASTER ADMIN",
     const std::string& password = "guardd-test-pw");
 
-/// Makes `replica` replicate from `primary` over 127.0.0.1 and waits until the primary
-/// sees it; false on timeout.
-bool start_replication(MariaDbServer& replica, MariaDbServer& primary);
+/// Makes `replica` replicate from `primary` over 127.0.0.1 (through `via_port` when set,
+/// a relay to the primary's port) and waits until both its threads run; false on timeout.
+bool start_replication(MariaDbServer& replica, MariaDbServer& primary, int via_port = 0);
 
 /// A free TCP port on 127.0.0.1.
 int free_port();

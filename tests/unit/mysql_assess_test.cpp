@@ -50,7 +50,39 @@ TEST(MysqlRecorded, Mysql8PrimaryWithReplicas) {
   EXPECT_EQ(c.outcome, Outcome::Pass) << "dump threads, daemons and guardd itself are no clients";
 }
 
-// A peer replica that reports itself healthy: both threads, no error, no delay, no lag.
+// A source whose binary log is at 0-1-100 (MariaDB GTIDs), binlog.000008:4.
+SourcePosition at_100() {
+  SourcePosition pos;
+  pos.gtid_binlog_pos = "0-1-100";
+  pos.gtid_binlog_state = "0-1-100";
+  pos.file = "binlog.000008";
+  pos.position = 4;
+  return pos;
+}
+
+// A source as the probe leaves it: server id 1, its binary log at_100.
+SourceView source_view(const std::string& address, const std::string& error,
+                       std::vector<PeerState> peers = {},
+                       SourceReach reach = SourceReach::Answered) {
+  SourceView s;
+  s.source = address;
+  s.error = error;
+  s.server_id = 1;
+  s.peers = std::move(peers);
+  s.reach = reach;
+  s.position = at_100();
+  return s;
+}
+
+// The same source waiting for semi-sync acknowledgements, from `clients` replicas now.
+SourceView with_semi_sync(SourceView s, int clients) {
+  s.semi_sync_enabled = true;
+  s.semi_sync_clients = clients;
+  return s;
+}
+
+// A peer replica that reports itself healthy: both threads, no error, no delay, no lag,
+// everything the source logged (at_100) received, read-only.
 PeerState healthy_peer(const std::string& address, int64_t server_id) {
   PeerState p;
   p.address = address;
@@ -59,6 +91,10 @@ PeerState healthy_peer(const std::string& address, int64_t server_id) {
   p.io_running = "Yes";
   p.sql_running = "Yes";
   p.lag_seconds = 0;
+  p.position.uses_gtid = true;
+  p.position.gtid_io_pos = "0-1-100";
+  p.position.gtid_binlog_state = "0-1-100";
+  p.read_only = true;
   return p;
 }
 
@@ -67,7 +103,7 @@ TEST(MysqlRecorded, Mysql8ReplicaColumnsAndLastReplica) {
   d.version = "8.4.0";
   d.replica_status = {mysql8_channel("Yes", "Yes")};
   InstanceProbe p = probe_with(d);
-  p.sources.push_back(SourceView{"10.0.0.1:3306", "", 1, {}, false, 0});
+  p.sources.push_back(source_view("10.0.0.1:3306", "", {}, SourceReach::Answered));
   auto a = assess_replication(p, {});
   EXPECT_EQ(a.outcome, Outcome::Veto);
   EXPECT_NE(a.reason.find("the last healthy replica of 10.0.0.1:3306 (no other replica is "
@@ -83,9 +119,10 @@ TEST(MysqlRecorded, Mysql8ReplicaColumnsAndLastReplica) {
   EXPECT_NE(a.reason.find("1 other healthy replica(s): 10.0.0.3:3306 (server_id 3)"),
             std::string::npos)
       << a.reason;
-  p.sources[0] = SourceView{"10.0.0.1:3306", "cannot connect to 10.0.0.1:3306", 1, {}, false, 0};
+  p.sources[0] =
+      source_view("10.0.0.1:3306", "cannot connect to 10.0.0.1:3306", {}, SourceReach::NoAnswer);
   a = assess_replication(p, {});
-  EXPECT_EQ(a.outcome, Outcome::Veto) << "a source that cannot be asked: " << a.reason;
+  EXPECT_EQ(a.outcome, Outcome::Veto) << "a source that does not answer: " << a.reason;
   EXPECT_NE(a.reason.find("may be the one to promote"), std::string::npos) << a.reason;
 }
 
@@ -95,9 +132,10 @@ TEST(MysqlRecorded, PeerReplicasAreJudgedByTheirOwnState) {
   d.version = "10.11.6-MariaDB";
   d.mariadb = true;
   d.replica_status = {mysql8_channel("Yes", "Yes")};
+  d.read_only = true;
   InstanceProbe p = probe_with(d);
   auto with_peer = [&](PeerState peer) {
-    p.sources = {SourceView{"10.0.0.1:3306", "", 1, {std::move(peer)}, false, 0}};
+    p.sources = {source_view("10.0.0.1:3306", "", {std::move(peer)}, SourceReach::Answered)};
     return assess_replication(p, {});
   };
   struct Case {
@@ -119,12 +157,31 @@ TEST(MysqlRecorded, PeerReplicasAreJudgedByTheirOwnState) {
   delayed.sql_delay = 3600;
   PeerState archiver = healthy_peer("10.0.0.4:3306", 4);
   archiver.replicates = false;  // a binlog reader answering as a server, no channel from us
-  for (const Case& c : {Case{"hung", hung, "unreachable"},
-                        Case{"SQL thread broken", sql_broken, "SQL thread No (Duplicate entry"},
-                        Case{"IO thread stopped", io_stopped, "IO thread No"},
-                        Case{"lagging", lagging, "600 s behind (max_lag = 30 s)"},
-                        Case{"delayed", delayed, "a delayed replica (SQL_Delay = 3600 s)"},
-                        Case{"archiver", archiver, "does not replicate from this source"}}) {
+  PeerState stalled = healthy_peer("10.0.0.3:3306", 3);  // threads Yes, lag 0, link dead
+  stalled.position.gtid_io_pos = "0-1-97";
+  PeerState errant = healthy_peer("10.0.0.3:3306", 3);
+  errant.position.gtid_binlog_state = "0-1-100,0-3-4";  // wrote 4 transactions of its own
+  PeerState writable = healthy_peer("10.0.0.3:3306", 3);
+  writable.read_only = false;
+  PeerState file_behind = healthy_peer("10.0.0.3:3306", 3);  // no GTIDs: binlog coordinates
+  file_behind.position = ReplicaPosition{false, "", "binlog.000007", 120, ""};
+  for (const Case& c :
+       {Case{"hung", hung, "unreachable"},
+        Case{"SQL thread broken", sql_broken, "SQL thread No (Duplicate entry"},
+        Case{"IO thread stopped", io_stopped, "IO thread No"},
+        Case{"lagging", lagging, "600 s behind (max_lag = 30 s)"},
+        Case{"delayed", delayed, "a delayed replica (SQL_Delay = 3600 s)"},
+        Case{"archiver", archiver, "does not replicate from this source"},
+        Case{"stalled link", stalled,
+             "3 transaction(s) not received (received up to 0-1-97, the "
+             "source is at 0-1-100)"},
+        Case{"errant", errant,
+             "has transactions of its own that the source does not have "
+             "(errant GTIDs 0-3-4)"},
+        Case{"writable", writable, "writable (read_only = OFF) where this replica is read-only"},
+        Case{"binlog coordinates behind", file_behind,
+             "not received up to the source's position (received up to "
+             "binlog.000007:120, the source is at binlog.000008:4"}}) {
     auto a = with_peer(c.peer);
     EXPECT_EQ(a.outcome, Outcome::Veto) << c.what << ": " << a.reason;
     EXPECT_NE(a.reason.find("the last healthy replica of 10.0.0.1:3306"), std::string::npos)
@@ -142,7 +199,9 @@ TEST(MysqlRecorded, LastSemiSyncAcknowledgerIsRefused) {
   d.replica_status = {mysql8_channel("Yes", "Yes")};
   d.semi_sync_replica = true;
   InstanceProbe p = probe_with(d);
-  p.sources = {SourceView{"10.0.0.1:3306", "", 1, {healthy_peer("10.0.0.3:3306", 3)}, true, 1}};
+  p.sources = {with_semi_sync(
+      source_view("10.0.0.1:3306", "", {healthy_peer("10.0.0.3:3306", 3)}, SourceReach::Answered),
+      1)};
   auto a = assess_replication(p, {});
   EXPECT_EQ(a.outcome, Outcome::Veto);
   EXPECT_NE(a.reason.find("the last semi-sync acknowledger of 10.0.0.1:3306"), std::string::npos)
@@ -151,20 +210,130 @@ TEST(MysqlRecorded, LastSemiSyncAcknowledgerIsRefused) {
   EXPECT_EQ(assess_replication(p, {}).outcome, Outcome::Pass);
 }
 
-// The IO thread retrying while the SQL thread applies: the source is gone.
-TEST(MysqlRecorded, ReplicaWhoseSourceIsDownIsRefused) {
+SourceView source_without_answer() {
+  return source_view("10.0.0.1:3306", "cannot connect to 10.0.0.1:3306: Can't connect (error 2003)",
+                     {}, SourceReach::NoAnswer);
+}
+
+SourceView source_that_answered(std::vector<PeerState> peers = {}) {
+  return source_view("10.0.0.1:3306", "", std::move(peers), SourceReach::Answered);
+}
+
+// A source that does not answer leaves its data on its replica whatever the replica's
+// threads say: retrying, given up after master_retry_count, or stopped by a DBA preparing
+// a promotion. With the source answering, the same channel states do not refuse.
+TEST(MysqlRecorded, ReplicaWhoseSourceIsDownIsRefusedInEveryThreadState) {
+  struct Case {
+    const char* what;
+    const char* io;
+    const char* sql;
+    const char* io_error;
+    const char* state;
+  };
+  for (const Case& c :
+       {Case{"retrying", "Connecting", "Yes", "error reconnecting to master 'repl@10.0.0.1:3306'",
+             "not replicating (IO thread Connecting: error reconnecting"},
+        Case{"gave up (master_retry_count)", "No", "Yes",
+             "error connecting to master 'repl@10.0.0.1:3306' - retry-time: 1  maximum-retries: 3",
+             "not replicating (IO thread No: error connecting"},
+        Case{"stopped by a DBA", "No", "No", "", "stopped (IO thread No, SQL thread No)"}}) {
+    ProbeData d;
+    d.version = "10.11.6-MariaDB";
+    d.mariadb = true;
+    Row ch = mysql8_channel(c.io, c.sql);
+    ch["Last_IO_Error"] = c.io_error;
+    d.replica_status = {ch};
+    InstanceProbe p = probe_with(d);
+    p.sources = {source_without_answer()};
+    auto a = assess_replication(p, {});
+    EXPECT_EQ(a.outcome, Outcome::Veto) << c.what << ": " << a.reason;
+    EXPECT_NE(a.reason.find("its source 10.0.0.1:3306 does not answer (cannot connect"),
+              std::string::npos)
+        << c.what << ": " << a.reason;
+    EXPECT_NE(a.reason.find(c.state), std::string::npos) << c.what << ": " << a.reason;
+    EXPECT_NE(a.reason.find("this replica holds its data"), std::string::npos) << a.reason;
+
+    p.sources = {source_that_answered()};
+    a = assess_replication(p, {});
+    EXPECT_EQ(a.outcome, Outcome::Pass) << c.what << ": " << a.reason;
+    EXPECT_NE(a.reason.find("its channel from 10.0.0.1:3306 is " + std::string(c.state)),
+              std::string::npos)
+        << c.what << ": " << a.reason;
+    EXPECT_NE(a.reason.find("the source answers and does not count on it"), std::string::npos)
+        << a.reason;
+  }
+}
+
+// A source that answered and refused (a login, a grant) is a setup problem, not a source
+// that is gone: an error that names it, not "the one to promote".
+TEST(MysqlRecorded, SourceThatRefusesIsASetupProblemNotADownSource) {
   ProbeData d;
   d.version = "10.11.6-MariaDB";
   d.mariadb = true;
-  Row ch = mysql8_channel("Connecting", "Yes");
-  ch["Last_IO_Error"] = "error reconnecting to master 'repl@10.0.0.1:3306'";
-  d.replica_status = {ch};
-  auto a = assess_replication(probe_with(d), {});
-  EXPECT_EQ(a.outcome, Outcome::Veto);
-  EXPECT_NE(a.reason.find("replica whose source is unreachable: 10.0.0.1:3306 (error "
-                          "reconnecting"),
+  d.replica_status = {mysql8_channel("Yes", "Yes")};
+  InstanceProbe p = probe_with(d);
+  p.sources = {source_view("10.0.0.1:3306",
+                           "cannot list the source's replicas (SHOW SLAVE HOSTS needs REPLICATION "
+                           "MASTER ADMIN on MariaDB ...): Access denied (error 1227)",
+                           {}, SourceReach::Answered)};
+  auto a = assess_replication(p, {});
+  EXPECT_EQ(a.outcome, Outcome::Error) << a.reason;
+  EXPECT_NE(a.reason.find("cannot judge its channel from 10.0.0.1:3306: cannot list the "
+                          "source's replicas"),
             std::string::npos)
       << a.reason;
+  EXPECT_EQ(a.reason.find("promote"), std::string::npos) << a.reason;
+}
+
+// Multi-source replication: each named channel is its own replica of its own source. A
+// broken channel is not "the last healthy replica" of its source, and a healthy channel of
+// another source does not make it healthy; each is reported under its name.
+TEST(MysqlRecorded, EachChannelOfAMultiSourceReplicaIsJudgedOnItsOwn) {
+  ProbeData d;
+  d.version = "10.11.6-MariaDB";
+  d.mariadb = true;
+  Row east = mysql8_channel("Yes", "Yes");
+  east["Connection_name"] = "east";
+  Row west = mysql8_channel("Yes", "No");
+  west["Connection_name"] = "west";
+  west["Master_Host"] = "10.0.0.2";
+  west["Source_Host"] = "10.0.0.2";
+  west["Last_SQL_Error"] = "Duplicate entry '7' for key 'PRIMARY'";
+  d.replica_status = {east, west};
+  InstanceProbe p = probe_with(d);
+  SourceView west_source = source_that_answered();
+  west_source.source = "10.0.0.2:3306";
+  p.sources = {source_that_answered({healthy_peer("10.0.0.3:3306", 3)}), west_source};
+  auto a = assess_replication(p, {});
+  EXPECT_EQ(a.outcome, Outcome::Pass) << a.reason;
+  EXPECT_NE(a.reason.find("10.0.0.1:3306 (channel 'east') has 1 other healthy replica(s)"),
+            std::string::npos)
+      << a.reason;
+  EXPECT_NE(a.reason.find("its channel from 10.0.0.2:3306 (channel 'west') is not replicating "
+                          "(SQL thread No: Duplicate entry '7'"),
+            std::string::npos)
+      << a.reason;
+
+  // East's only peer gone: east refuses, whatever west says.
+  p.sources[0].peers.clear();
+  a = assess_replication(p, {});
+  EXPECT_EQ(a.outcome, Outcome::Veto) << a.reason;
+  EXPECT_NE(a.reason.find("the last healthy replica of 10.0.0.1:3306 (channel 'east')"),
+            std::string::npos)
+      << a.reason;
+  EXPECT_EQ(a.reason.find("west"), std::string::npos) << "only what refuses: " << a.reason;
+
+  // West's source gone: west refuses although its SQL thread is broken (its data is here).
+  p.sources[0].peers = {healthy_peer("10.0.0.3:3306", 3)};
+  p.sources[1].reach = SourceReach::NoAnswer;
+  p.sources[1].error = "cannot connect to 10.0.0.2:3306 (error 2003)";
+  a = assess_replication(p, {});
+  EXPECT_EQ(a.outcome, Outcome::Veto) << a.reason;
+  EXPECT_NE(a.reason.find("its source 10.0.0.2:3306 (channel 'west') does not answer"),
+            std::string::npos)
+      << a.reason;
+  EXPECT_EQ(a.facts["replication"][1]["name"], "west");
+  EXPECT_EQ(a.facts["sources"][1]["answered"], false);
 }
 
 TEST(MysqlRecorded, Mysql57SlaveColumnsStoppedReplicaPasses) {
@@ -176,8 +345,10 @@ TEST(MysqlRecorded, Mysql57SlaveColumnsStoppedReplicaPasses) {
                        {"Master_Port", "3306"},
                        {"Seconds_Behind_Master", std::nullopt},
                        {"Last_IO_Error", "error connecting to master"}}};
-  auto a = assess_replication(probe_with(d), {});
-  EXPECT_EQ(a.outcome, Outcome::Pass);
+  InstanceProbe p = probe_with(d);
+  p.sources = {source_view("db1:3306", "", {}, SourceReach::Answered)};
+  auto a = assess_replication(p, {});
+  EXPECT_EQ(a.outcome, Outcome::Pass) << a.reason;
   EXPECT_EQ(a.facts["role"], "replica");
   EXPECT_EQ(a.facts["replication"][0]["last_io_error"], "error connecting to master");
 }
@@ -190,6 +361,20 @@ TEST(MysqlRecorded, IntermediatePrimary) {
   auto a = assess_replication(probe_with(d), {});
   EXPECT_EQ(a.outcome, Outcome::Veto);
   EXPECT_EQ(a.facts["role"], "intermediate-primary");
+  EXPECT_NE(a.reason.find("intermediate primary: feeds 1 replica(s) (10.0.0.9); replicates "
+                          "from 10.0.0.1:3306"),
+            std::string::npos)
+      << a.reason;
+  // Its own channel stopped: it still feeds a replica, and the reason says the channel is
+  // stopped rather than that it replicates.
+  d.replica_status = {mysql8_channel("No", "No")};
+  a = assess_replication(probe_with(d), {});
+  EXPECT_EQ(a.outcome, Outcome::Veto);
+  EXPECT_NE(a.reason.find("its channel from 10.0.0.1:3306 is stopped (IO thread No, SQL thread "
+                          "No)"),
+            std::string::npos)
+      << a.reason;
+  EXPECT_EQ(a.reason.find("replicates from"), std::string::npos) << a.reason;
 }
 
 std::vector<Row> group(std::initializer_list<std::tuple<const char*, const char*, const char*>> m) {
@@ -364,6 +549,32 @@ TEST(MysqlRecorded, WorkInProgressVetoesWhateverMaxClientsAllows) {
   report["TIME"] = "3";
   d.processlist = {report};
   EXPECT_EQ(assess_connections(probe_with(d), lenient).outcome, Outcome::Pass);
+}
+
+// A transaction without a session (thread id 0) vetoes whatever max_clients allows; the
+// xid XA RECOVER gives is shown with its bytes that are not printable escaped.
+TEST(MysqlRecorded, TransactionWithoutASessionVetoes) {
+  ProbeData d;
+  d.version = "8.0.36";
+  d.transactions = {{{"TRX_ID", "421"},
+                     {"THREAD_ID", "0"},
+                     {"STATE", "RUNNING"},
+                     {"AGE_SECONDS", "3600"},
+                     {"ROWS_MODIFIED", "2"}}};
+  ConnectionsPolicy lenient;
+  lenient.max_clients = 100;
+  auto a = assess_connections(probe_with(d), lenient);
+  EXPECT_EQ(a.outcome, Outcome::Veto) << a.reason;
+  EXPECT_NE(a.reason.find("1 transaction(s) without a session (trx 421 open for 3600 s, 2 "
+                          "row(s) modified): prepared XA transactions, or a rollback after a "
+                          "crash"),
+            std::string::npos)
+      << a.reason;
+  d.prepared_xa = {{{"formatID", "1"}, {"data", std::string("pay\x01'9", 6)}}};
+  a = assess_connections(probe_with(d), lenient);
+  EXPECT_NE(a.reason.find("XA transaction(s) prepared and never committed: 'pay\\x01\\x279'"),
+            std::string::npos)
+      << a.reason;
 }
 
 TEST(MysqlRecorded, MissingProcessGrantIsAnError) {
