@@ -435,6 +435,11 @@ bool is_ddl(const std::string& info) {
          head == "TRUNCATE" || head == "OPTIMIZE";
 }
 
+// Sessions waiting for a global read lock or a backup lock that another session holds.
+bool waits_for_global_lock(const std::string& state) {
+  return state == "Waiting for backup lock" || state == "Waiting for global read lock";
+}
+
 // An XA id as XA RECOVER returns it (gtrid and bqual, possibly binary), quoted, with
 // bytes that are not printable shown as \xNN.
 std::string printable_xid(const std::string& data) {
@@ -458,10 +463,17 @@ Assessment assess_connections(const InstanceProbe& p, const ConnectionsPolicy& p
   auto is_own = [&](const std::string& id) {
     return id == std::to_string(d.connection_id) || d.own_sessions.count(std::atoll(id.c_str()));
   };
+  std::map<std::string, std::string> user_of;  // every session's user, by id
+  for (const auto& row : d.processlist) user_of[value(row, {"ID"})] = value(row, {"USER"});
   for (const auto& row : d.processlist) {
     std::string user = value(row, {"USER"});
     std::string command = value(row, {"COMMAND"});
     std::string id = value(row, {"ID"});
+    if (waits_for_global_lock(value(row, {"STATE"})))
+      work.push_back(
+          fmt::format("session {} ({}) waits for a global read lock or backup lock "
+                      "that another session holds: {}",
+                      id, user, value(row, {"INFO"}).substr(0, 60)));
     // guardd's own session, and an earlier probe's still closing. By id only: the account
     // guardd logs in as may be root, whose other sessions are clients like any other.
     if (is_own(id)) continue;
@@ -515,6 +527,22 @@ Assessment assess_connections(const InstanceProbe& p, const ConnectionsPolicy& p
                     "modified)",
                     id, user, value(t, {"AGE_SECONDS"}), value(t, {"ROWS_MODIFIED"})));
   }
+  // A backup in progress: the session is idle, and only the lock says so.
+  if (d.global_locks) {
+    for (const auto& lock : *d.global_locks) {
+      const std::string id = value(lock, {"SESSION"});
+      const GlobalLock kind = classify_global_lock(value(lock, {"TYPE"}), value(lock, {"MODE"}));
+      if (kind == GlobalLock::None || is_own(id)) continue;
+      const std::string user = user_of.count(id) ? user_of[id] : "?";
+      work.push_back(kind == GlobalLock::ReadLock
+                         ? fmt::format("session {} ({}) holds a global read lock (FLUSH TABLES "
+                                       "WITH READ LOCK): a backup or snapshot in progress",
+                                       id, user)
+                         : fmt::format("session {} ({}) holds a backup lock ({}): a backup in "
+                                       "progress",
+                                       id, user, value(lock, {"MODE"})));
+    }
+  }
   // No client will end these: they hold their locks (and a prepared XA transaction its
   // promise to commit) until a DBA resolves them, across a restart.
   std::vector<std::string> xids;
@@ -531,6 +559,7 @@ Assessment assess_connections(const InstanceProbe& p, const ConnectionsPolicy& p
                                               "crash"
                                             : ""));
   json facts = p.instance.facts();
+  facts["global_locks_visible"] = d.global_locks.has_value();
   facts["clients"] = {{"total", total},          {"active", active},
                       {"sleeping", sleeping},    {"by_user", by_user},
                       {"by_host", by_host},      {"transactions", transactions},
@@ -548,6 +577,18 @@ Assessment assess_connections(const InstanceProbe& p, const ConnectionsPolicy& p
           fmt::format("{}: {} client session(s) open, {} active (max_clients = {}): {}", label(p),
                       total, active, policy.max_clients, fmt::join(users, ", ")),
           facts};
+}
+
+GlobalLock classify_global_lock(const std::string& type, const std::string& mode) {
+  const std::string m = mode.rfind("MDL_", 0) == 0 ? mode.substr(4) : mode;
+  if (m == "BACKUP_FTWRL1" || m == "BACKUP_FTWRL2") return GlobalLock::ReadLock;
+  for (const char* stage : {"BACKUP_START", "BACKUP_FLUSH", "BACKUP_WAIT_FLUSH", "BACKUP_WAIT_DDL",
+                            "BACKUP_WAIT_COMMIT", "BACKUP_BLOCK_DDL"})
+    if (m == stage) return GlobalLock::BackupLock;
+  if ((type == "GLOBAL" || type == "Global read lock") && m == "SHARED")
+    return GlobalLock::ReadLock;
+  if (type == "BACKUP LOCK" && m == "SHARED") return GlobalLock::BackupLock;
+  return GlobalLock::None;
 }
 
 std::vector<std::string> probe_setup_problems(const InstanceProbe& p) {

@@ -42,6 +42,17 @@ struct ConnectionsPolicy {
 /// running DDL or a statement running longer than max_query_seconds vetoes regardless.
 Assessment assess_connections(const InstanceProbe& probe, const ConnectionsPolicy& policy);
 
+/// What a metadata lock held on the whole server stops.
+enum class GlobalLock {
+  None,        // an ordinary statement's intention lock
+  ReadLock,    // FLUSH TABLES WITH READ LOCK: every write waits
+  BackupLock,  // BACKUP STAGE (MariaDB), LOCK INSTANCE FOR BACKUP (MySQL): a backup runs
+};
+
+/// Classifies a lock as METADATA_LOCK_INFO (type "Backup lock", mode "MDL_BACKUP_FTWRL2")
+/// or performance_schema.metadata_locks (type "GLOBAL", mode "SHARED") names it.
+GlobalLock classify_global_lock(const std::string& type, const std::string& mode);
+
 /// What keeps the probe from seeing the instance as a decision must (a refused login, a
 /// missing PROCESS grant), one sentence each; empty when it sees it.
 std::vector<std::string> probe_setup_problems(const InstanceProbe& probe);

@@ -1,6 +1,7 @@
 #include "plugins/mysql/instance.h"
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 
 #include <unistd.h>
@@ -8,6 +9,7 @@
 
 #include "common/procfs.h"
 #include "plugins/mysql/listening_sockets.h"
+#include "plugins/mysql/option_files.h"
 
 namespace guardd::mysql {
 namespace {
@@ -22,36 +24,11 @@ std::optional<std::string> server_name(const procfs::ProcessNames& p) {
   return std::nullopt;
 }
 
-// Reads `key` from the [mysqld]/[server]/[mariadb] groups of a my.cnf-style file.
-std::optional<std::string> option_from_file(const std::string& path, const std::string& key) {
-  std::ifstream in(path);
-  std::string line;
-  bool in_server_group = false;
-  std::optional<std::string> found;
-  while (std::getline(in, line)) {
-    auto b = line.find_first_not_of(" \t");
-    if (b == std::string::npos || line[b] == '#' || line[b] == ';') continue;
-    line = line.substr(b);
-    if (line[0] == '[') {
-      std::string group = line.substr(1, line.find(']') - 1);
-      in_server_group =
-          group == "mysqld" || group == "server" || group == "mariadb" || group == "mariadbd";
-      continue;
-    }
-    if (!in_server_group) continue;
-    auto eq = line.find('=');
-    std::string k = line.substr(0, eq);
-    k.erase(k.find_last_not_of(" \t") + 1);
-    std::replace(k.begin(), k.end(), '_', '-');
-    if (k != key || eq == std::string::npos) continue;
-    std::string v = line.substr(eq + 1);
-    v.erase(0, v.find_first_not_of(" \t"));
-    v.erase(v.find_last_not_of(" \t\r") + 1);
-    if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front())
-      v = v.substr(1, v.size() - 2);
-    found = v;
-  }
-  return found;
+std::optional<int> parse_port(const std::string& text) {
+  int port = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return port;
 }
 
 std::optional<pid_t> read_pid_file(const std::string& path) {
@@ -103,15 +80,14 @@ ServerArgs parse_server_args(const std::vector<std::string>& argv) {
       args.pid_file = take();
     else if (name == "defaults-file")
       args.defaults_file = take();
+    else if (name == "defaults-extra-file")
+      args.extra_file = take();
     else if (name == "defaults-group-suffix")
       args.group_suffix = take();
+    else if (name == "no-defaults")
+      args.no_defaults = true;
     else if (name == "port") {
-      if (auto v = take()) {
-        try {
-          args.port = std::stoi(*v);
-        } catch (...) {
-        }
-      }
+      if (auto v = take()) args.port = parse_port(*v);
     }
   }
   return args;
@@ -130,21 +106,19 @@ std::vector<Instance> discover_instances(const std::string& proc_root) {
     inst.exe = server.exe.value_or("");
     inst.defaults_file = args.defaults_file.value_or("");
     inst.defaults_group_suffix = args.group_suffix.value_or("");
-    auto from_file = [&](const char* key) -> std::optional<std::string> {
-      if (inst.defaults_file.empty()) return std::nullopt;
-      return option_from_file(inst.defaults_file, key);
-    };
-    inst.socket = args.socket ? *args.socket : from_file("socket").value_or(kDefaultSocket);
-    inst.datadir = args.datadir ? *args.datadir : from_file("datadir").value_or(kDefaultDatadir);
-    if (args.port)
-      inst.port = *args.port;
-    else if (auto p = from_file("port")) {
-      try {
-        inst.port = std::stoi(*p);
-      } catch (...) {
-      }
-    }
-    inst.pid_file = args.pid_file ? *args.pid_file : from_file("pid-file").value_or("");
+    // A server in a container is reached, and its files read, through its own root.
+    inst.other_namespace = in_other_mount_namespace(pid, proc_root);
+    const std::string root =
+        inst.other_namespace ? proc_root + "/" + std::to_string(pid) + "/root" : "";
+    // What the option files say, read as this server reads them (its group suffix
+    // included); its command line wins over them.
+    const ConfiguredServer configured = read_server_options(
+        server_option_files(args.defaults_file, args.extra_file, args.no_defaults, root),
+        inst.defaults_group_suffix);
+    inst.socket = args.socket.value_or(configured.socket.value_or(kDefaultSocket));
+    inst.datadir = args.datadir.value_or(configured.datadir.value_or(kDefaultDatadir));
+    inst.port = args.port.value_or(configured.port.value_or(3306));
+    inst.pid_file = args.pid_file.value_or(configured.pid_file.value_or(""));
     if (!inst.pid_file.empty() && inst.pid_file[0] != '/')
       inst.pid_file = inst.datadir + "/" + inst.pid_file;
     // What the kernel says the server listens on beats any guess from its arguments: an
@@ -161,8 +135,6 @@ std::vector<Instance> discover_instances(const std::string& proc_root) {
       if (std::find(ports.begin(), ports.end(), inst.port) == ports.end())
         inst.port = ports.front();
     }
-    // A server in a container is reached, and its files read, through its own root.
-    inst.other_namespace = in_other_mount_namespace(pid, proc_root);
     // Without --datadir, the server's working directory is its datadir (it chdir()s
     // there at start), whatever option file set it.
     if (!args.datadir && !inst.other_namespace) {
@@ -171,8 +143,6 @@ std::vector<Instance> discover_instances(const std::string& proc_root) {
       ssize_t n = readlink(link.c_str(), cwd, sizeof cwd - 1);
       if (n > 0) inst.datadir.assign(cwd, static_cast<size_t>(n));
     }
-    const std::string root =
-        inst.other_namespace ? proc_root + "/" + std::to_string(pid) + "/root" : "";
     inst.connect_socket = root + inst.socket;
     if (!inst.pid_file.empty())
       inst.pid_file_confirmed = read_pid_file(root + inst.pid_file) == pid;

@@ -36,12 +36,14 @@ struct Instance {
 
 /// Server options guardd reads from a command line, with the server's defaults applied.
 struct ServerArgs {
-  std::optional<std::string> socket, datadir, pid_file, defaults_file, group_suffix;
+  std::optional<std::string> socket, datadir, pid_file, defaults_file, extra_file, group_suffix;
   std::optional<int> port;
+  bool no_defaults = false;  // --no-defaults: no option file is read
 };
 
-/// Parses --socket, --port, --datadir, --pid-file, --defaults-file and
-/// --defaults-group-suffix ("--opt=value" or "--opt value"; '_' and '-' alike).
+/// Parses --socket, --port, --datadir, --pid-file, --defaults-file, --defaults-extra-file,
+/// --defaults-group-suffix and --no-defaults ("--opt=value" or "--opt value"; '_' and '-'
+/// alike).
 ServerArgs parse_server_args(const std::vector<std::string>& argv);
 
 /// Every running mysqld/mariadbd (zombies and *_safe wrappers skipped), in pid order.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -50,18 +51,16 @@ std::string unquote(const std::string& raw) {
   return v;
 }
 
-struct Reader {
-  std::map<std::string, ConfiguredServer> servers;  // by suffix
-  std::vector<std::string> order;
+// One option line of a server group, as read.
+struct OptionLine {
+  std::string suffix;  // the group's instance suffix ("" for [mysqld])
+  std::string key, value, where;
+};
 
-  ConfiguredServer& server(const std::string& suffix) {
-    auto [it, inserted] = servers.try_emplace(suffix);
-    if (inserted) {
-      it->second.suffix = suffix;
-      order.push_back(suffix);
-    }
-    return it->second;
-  }
+// Option lines of the server groups in reading order, following includes.
+struct Reader {
+  std::vector<OptionLine> lines;
+  std::vector<std::string> suffixes;  // in order of first appearance
 
   void read_file(const std::string& path, int depth) {
     if (depth > kMaxIncludeDepth) return;
@@ -90,29 +89,18 @@ struct Reader {
                        [](unsigned char c) { return std::tolower(c); });
         std::replace(group.begin(), group.end(), '_', '-');
         suffix = server_suffix(group);
+        if (suffix && std::find(suffixes.begin(), suffixes.end(), *suffix) == suffixes.end())
+          suffixes.push_back(*suffix);
         continue;
       }
       if (!suffix) continue;
       auto eq = t.find('=');
+      if (eq == std::string::npos) continue;
       std::string key = trim(t.substr(0, eq));
       std::replace(key.begin(), key.end(), '_', '-');
       if (key.rfind("loose-", 0) == 0) key = key.substr(6);
-      if (eq == std::string::npos) continue;
-      std::string value = unquote(t.substr(eq + 1));
-      ConfiguredServer& s = server(*suffix);
-      if (key == "datadir") {
-        s.datadir = value;
-        s.datadir_where = fmt::format("{}:{}", path, number);
-      } else if (key == "socket") {
-        s.socket = value;
-      } else if (key == "pid-file") {
-        s.pid_file = value;
-      } else if (key == "port") {
-        try {
-          s.port = std::stoi(value);
-        } catch (...) {
-        }
-      }
+      lines.push_back(
+          {*suffix, key, unquote(t.substr(eq + 1)), fmt::format("{}:{}", path, number)});
     }
   }
 
@@ -126,28 +114,70 @@ struct Reader {
   }
 };
 
+void apply(ConfiguredServer& s, const OptionLine& line) {
+  if (line.key == "datadir") {
+    s.datadir = line.value;
+    s.datadir_where = line.where;
+  } else if (line.key == "socket") {
+    s.socket = line.value;
+  } else if (line.key == "pid-file") {
+    s.pid_file = line.value;
+  } else if (line.key == "port") {
+    int port = 0;
+    auto [end, ec] =
+        std::from_chars(line.value.data(), line.value.data() + line.value.size(), port);
+    if (ec == std::errc() && end == line.value.data() + line.value.size()) s.port = port;
+  }
+}
+
+// mysqld_multi's [mysqld1]: a suffix of digits only.
+bool is_multi_suffix(const std::string& suffix) {
+  return !suffix.empty() && std::all_of(suffix.begin(), suffix.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c));
+  });
+}
+
+ConfiguredServer resolve(const Reader& r, const std::string& suffix) {
+  ConfiguredServer s;
+  s.suffix = suffix;
+  const bool multi = is_multi_suffix(suffix);
+  for (const auto& line : r.lines)
+    if (line.suffix.empty() || (!multi && line.suffix == suffix)) apply(s, line);
+  if (multi)
+    for (const auto& line : r.lines)
+      if (line.suffix == suffix) apply(s, line);
+  return s;
+}
+
 }  // namespace
 
 std::vector<ConfiguredServer> read_server_option_files(const std::vector<std::string>& files) {
   Reader r;
   for (const auto& f : files) r.read_file(f, 0);
-  // A suffixed server reads the plain groups too: what it does not set, it inherits.
   std::vector<ConfiguredServer> out;
-  const ConfiguredServer* base = r.servers.count("") ? &r.servers.at("") : nullptr;
-  for (const auto& suffix : r.order) {
-    ConfiguredServer s = r.servers.at(suffix);
-    if (base && !suffix.empty()) {
-      if (!s.datadir) {
-        s.datadir = base->datadir;
-        s.datadir_where = base->datadir_where;
-      }
-      if (!s.socket) s.socket = base->socket;
-      if (!s.pid_file) s.pid_file = base->pid_file;
-      if (!s.port) s.port = base->port;
-    }
-    out.push_back(std::move(s));
-  }
+  for (const auto& suffix : r.suffixes) out.push_back(resolve(r, suffix));
   return out;
+}
+
+ConfiguredServer read_server_options(const std::vector<std::string>& files,
+                                     const std::string& group_suffix) {
+  Reader r;
+  for (const auto& f : files) r.read_file(f, 0);
+  return resolve(r, group_suffix);
+}
+
+std::vector<std::string> server_option_files(const std::optional<std::string>& defaults_file,
+                                             const std::optional<std::string>& extra_file,
+                                             bool no_defaults, const std::string& root) {
+  if (no_defaults) return {};
+  std::vector<std::string> files;
+  if (defaults_file) {
+    files.push_back(root + *defaults_file);
+    return files;  // the server reads that file only, not even --defaults-extra-file
+  }
+  files = {root + "/etc/my.cnf", root + "/etc/mysql/my.cnf"};
+  if (extra_file) files.push_back(root + *extra_file);
+  return files;
 }
 
 }  // namespace guardd::mysql

@@ -346,6 +346,31 @@ std::vector<GaleraPeer> ask_galera_peers(const ProbeData& d, const Instance& sel
   return peers;
 }
 
+// Who holds a global read lock (FLUSH TABLES WITH READ LOCK) or a backup lock (BACKUP
+// STAGE, LOCK INSTANCE FOR BACKUP): an idle session that does is a backup in progress, and
+// the processlist shows nothing of it. Only MariaDB's metadata_lock_info plugin or an
+// enabled performance_schema MDL instrument shows it; nullopt when neither does.
+std::optional<std::vector<Row>> read_global_locks(Connection& conn) {
+  if (auto plugin =
+          conn.query("SELECT THREAD_ID AS SESSION, LOCK_TYPE AS TYPE, LOCK_MODE AS MODE FROM "
+                     "information_schema.METADATA_LOCK_INFO WHERE LOCK_TYPE IN ('Backup lock', "
+                     "'Global read lock')"))
+    return std::move(*plugin);
+  auto instrumented = conn.query(
+      "SELECT ENABLED FROM performance_schema.setup_instruments WHERE NAME = "
+      "'wait/lock/metadata/sql/mdl' AND @@performance_schema = 1");
+  if (!instrumented || instrumented->empty() ||
+      column((*instrumented)[0], {"ENABLED"}).value_or("") != "YES")
+    return std::nullopt;
+  auto locks = conn.query(
+      "SELECT t.PROCESSLIST_ID AS SESSION, m.OBJECT_TYPE AS TYPE, m.LOCK_TYPE AS MODE FROM "
+      "performance_schema.metadata_locks m JOIN performance_schema.threads t ON t.THREAD_ID = "
+      "m.OWNER_THREAD_ID WHERE m.LOCK_STATUS = 'GRANTED' AND m.OBJECT_TYPE IN ('GLOBAL', "
+      "'BACKUP', 'BACKUP LOCK')");
+  if (!locks) return std::nullopt;
+  return std::move(*locks);
+}
+
 // InnoDB's refresh interval for information_schema.INNODB_TRX (100 ms), and a margin.
 constexpr auto kTrxCacheWindow = std::chrono::milliseconds(110);
 
@@ -457,6 +482,7 @@ Result<ProbeData> collect(Connection& conn) {
     if (!trx) return Error{"cannot read open transactions: " + trx.error()};
     d.transactions = std::move(*trx);
   }
+  if (d.has_process_privilege) d.global_locks = read_global_locks(conn);
   // Prepared XA transactions, read from the engine (no cache): one left by its client has
   // no session and holds its locks until a DBA ends it. Where XA RECOVER is not allowed
   // (MySQL 8 without XA_RECOVER_ADMIN), INNODB_TRX still shows it, without its name.

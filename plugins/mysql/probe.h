@@ -29,9 +29,13 @@ struct ProbeData {
   std::set<int64_t> own_sessions;  // guardd's recently closed probe sessions, maybe not gone yet
   bool has_process_privilege = false;
   std::vector<Row> processlist;
-  std::vector<Row> transactions;    // information_schema.INNODB_TRX: TRX_ID, THREAD_ID, STATE,
-                                    // AGE_SECONDS, ROWS_MODIFIED
-  std::vector<Row> prepared_xa;     // XA RECOVER (data: the xid)
+  std::vector<Row> transactions;  // information_schema.INNODB_TRX: TRX_ID, THREAD_ID, STATE,
+                                  // AGE_SECONDS, ROWS_MODIFIED
+  std::vector<Row> prepared_xa;   // XA RECOVER (data: the xid)
+  // Global read and backup locks held (SESSION, TYPE, MODE), from MariaDB's
+  // metadata_lock_info plugin or performance_schema.metadata_locks; nullopt when the
+  // server shows neither (an idle session holding one is then invisible).
+  std::optional<std::vector<Row>> global_locks;
   std::vector<Row> replica_status;  // one row per channel
   std::vector<Row> wsrep_status;    // SHOW GLOBAL STATUS LIKE 'wsrep%' (Variable_name, Value)
   bool wsrep_on = false;

@@ -661,6 +661,67 @@ TEST(MySql, PeerReplicasAreComparedWithTheirSourceByPosition) {
       << repl_reason(c);
 }
 
+// A backup holding FLUSH TABLES WITH READ LOCK, or a BACKUP STAGE, from a session that is
+// idle: the processlist shows nothing of it, so only the lock does (MariaDB's
+// metadata_lock_info plugin). Refused whatever max_clients allows. Without the plugin, a
+// writer queued behind the lock still shows it.
+TEST(MySql, BackupLocksHeldByIdleSessionsRefuse) {
+  MariaDbServer db(1);
+  ASSERT_TRUE(db.start()) << db.error_log();
+  std::string creds = create_monitor_account(db, db.dir().path());
+  ASSERT_EQ(db.exec("CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY) ENGINE=InnoDB"),
+            "");
+  Guardd g("", mysql_sections(db.socket(), creds, "max_clients = 10\n"));
+  ASSERT_TRUE(g.start()) << g.log();
+  auto conns_reason = [](const Checked& c) {
+    return c.check("mysql-connections")["reason"].get<std::string>();
+  };
+  {
+    Session backup(db.socket());
+    ASSERT_EQ(backup.exec("FLUSH TABLES WITH READ LOCK"), "");
+    auto c = ask(g, "reboot");
+    EXPECT_EQ(c.exit_code, 0) << "without the plugin an idle lock holder is not seen";
+    EXPECT_EQ(c.check("mysql-connections")["facts"]["instances"][0]["global_locks_visible"], false);
+    Session writer(db.socket());
+    writer.send("INSERT INTO shop.t VALUES (1)");  // queues behind the lock
+    c = poll_until([&] { return ask(g, "reboot"); },
+                   [](const Checked& r) { return r.exit_code == 1; });
+    EXPECT_EQ(c.exit_code, 1) << c.dump();
+    EXPECT_NE(conns_reason(c).find("waits for a global read lock or backup lock that another "
+                                   "session holds: INSERT INTO shop.t"),
+              std::string::npos)
+        << conns_reason(c);
+  }
+  ASSERT_EQ(db.exec("INSTALL SONAME 'metadata_lock_info'"), "");
+  auto c = ask(g, "reboot");
+  EXPECT_EQ(c.exit_code, 0) << c.dump();
+  {
+    Session backup(db.socket());
+    ASSERT_EQ(backup.exec("FLUSH TABLES WITH READ LOCK"), "");
+    c = ask(g, "reboot");
+    EXPECT_EQ(c.exit_code, 1) << c.dump();
+    EXPECT_NE(conns_reason(c).find("(root) holds a global read lock (FLUSH TABLES WITH READ LOCK)"),
+              std::string::npos)
+        << conns_reason(c);
+  }
+  {
+    Session backup(db.socket());
+    ASSERT_EQ(backup.exec("BACKUP STAGE START"), "");
+    c = poll_until([&] { return ask(g, "reboot"); },
+                   [&](const Checked& r) {
+                     return conns_reason(r).find("BACKUP_START") != std::string::npos;
+                   });
+    EXPECT_EQ(c.exit_code, 1) << c.dump();
+    EXPECT_NE(conns_reason(c).find("(root) holds a backup lock (MDL_BACKUP_START): a backup in "
+                                   "progress"),
+              std::string::npos)
+        << conns_reason(c);
+  }
+  c = poll_until([&] { return ask(g, "reboot"); },
+                 [](const Checked& r) { return r.exit_code == 0; });
+  EXPECT_EQ(c.exit_code, 0) << "the backup's sessions are gone: " << c.dump();
+}
+
 // After a switchover the demoted primary replicates from the new one; a Binlog Dump
 // thread of the new primary's old channel may linger on it. Asked, the new primary says it
 // no longer replicates from the old one, so the old one is judged as the replica it is
@@ -1218,10 +1279,11 @@ TEST(MySql, InstanceStartedWithAGroupSuffixIsJudgedAsItself) {
   MariaDbServer primary(1), replica(2);
   ASSERT_TRUE(primary.start()) << primary.error_log();
   std::string file = replica.dir() / "my.cnf";
-  write_file(file,
-             "[mysqld]\nsocket = " + primary.socket() +
-                 "\nport = " + std::to_string(primary.port()) + "\ndatadir = " + primary.datadir() +
-                 "\n\n[mysqld.2]\nsocket = " + replica.socket() + "\n" + replica.option_lines());
+  write_file(file, "[mysqld]\nsocket = " + primary.socket() +
+                       "\nport = " + std::to_string(primary.port()) +
+                       "\ndatadir = " + primary.datadir() + "\npid-file = " + primary.datadir() +
+                       "/mysqld.pid\n\n[mysqld.2]\nsocket = " + replica.socket() + "\n" +
+                       replica.option_lines());
   ASSERT_TRUE(replica.start_from_option_file(file, {"--defaults-group-suffix=.2"}))
       << replica.error_log();
   std::string creds = create_monitor_account(primary, primary.dir().path());
@@ -1238,6 +1300,9 @@ TEST(MySql, InstanceStartedWithAGroupSuffixIsJudgedAsItself) {
     EXPECT_EQ(replica_facts["socket"], replica.socket()) << repl;
     EXPECT_EQ(replica_facts["port"], replica.port()) << repl;
     EXPECT_EQ(replica_facts["datadir"], replica.datadir()) << repl;
+    // The pid file is only in the option file, [mysqld.2] after [mysqld]'s (the primary's).
+    EXPECT_EQ(replica_facts["pid_file"], replica.datadir() + "/mysqld.pid") << repl;
+    EXPECT_EQ(replica_facts["pid_file_confirmed"], true) << repl;
     EXPECT_EQ(replica_facts["role"], "replica") << repl;
     EXPECT_NE(repl["reason"].get<std::string>().find("last healthy replica of 127.0.0.1:" +
                                                      std::to_string(primary.port())),

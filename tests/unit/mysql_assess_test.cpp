@@ -577,6 +577,54 @@ TEST(MysqlRecorded, TransactionWithoutASessionVetoes) {
       << a.reason;
 }
 
+// Locks on the whole server as MariaDB's metadata_lock_info plugin and MySQL's
+// performance_schema name them; an ordinary writer's intention lock is none.
+TEST(MysqlRecorded, GlobalLocksAreClassified) {
+  EXPECT_EQ(classify_global_lock("Backup lock", "MDL_BACKUP_FTWRL2"), GlobalLock::ReadLock);
+  EXPECT_EQ(classify_global_lock("Backup lock", "MDL_BACKUP_FTWRL1"), GlobalLock::ReadLock);
+  EXPECT_EQ(classify_global_lock("Backup lock", "MDL_BACKUP_START"), GlobalLock::BackupLock);
+  EXPECT_EQ(classify_global_lock("Backup lock", "MDL_BACKUP_BLOCK_DDL"), GlobalLock::BackupLock);
+  EXPECT_EQ(classify_global_lock("Backup lock", "MDL_BACKUP_DML"), GlobalLock::None);
+  EXPECT_EQ(classify_global_lock("Backup lock", "MDL_BACKUP_COMMIT"), GlobalLock::None);
+  EXPECT_EQ(classify_global_lock("GLOBAL", "SHARED"), GlobalLock::ReadLock);
+  EXPECT_EQ(classify_global_lock("GLOBAL", "INTENTION_EXCLUSIVE"), GlobalLock::None);
+  EXPECT_EQ(classify_global_lock("BACKUP LOCK", "SHARED"), GlobalLock::BackupLock);
+}
+
+// An idle session holding FLUSH TABLES WITH READ LOCK (a backup) vetoes whatever
+// max_clients allows; so does a session waiting behind such a lock, seen without the plugin.
+TEST(MysqlRecorded, GlobalReadLockVetoesWhateverMaxClientsAllows) {
+  ProbeData d;
+  d.version = "10.11.6-MariaDB";
+  d.mariadb = true;
+  d.connection_id = 9;
+  d.processlist = {pl("9", "guardd", "localhost", "Query"),
+                   pl("12", "backup", "localhost", "Sleep")};
+  d.global_locks =
+      std::vector<Row>{{{"SESSION", "12"}, {"TYPE", "Backup lock"}, {"MODE", "MDL_BACKUP_FTWRL2"}}};
+  ConnectionsPolicy lenient;
+  lenient.max_clients = 10;
+  auto a = assess_connections(probe_with(d), lenient);
+  EXPECT_EQ(a.outcome, Outcome::Veto) << a.reason;
+  EXPECT_NE(a.reason.find("session 12 (backup) holds a global read lock (FLUSH TABLES WITH READ "
+                          "LOCK)"),
+            std::string::npos)
+      << a.reason;
+  EXPECT_EQ(a.facts["global_locks_visible"], true);
+
+  d.global_locks.reset();  // no plugin, no performance_schema
+  Row writer = pl("13", "app", "10.0.0.5:4000", "Query");
+  writer["STATE"] = "Waiting for backup lock";
+  writer["INFO"] = "INSERT INTO shop.orders VALUES (1)";
+  d.processlist.push_back(writer);
+  a = assess_connections(probe_with(d), lenient);
+  EXPECT_EQ(a.outcome, Outcome::Veto) << a.reason;
+  EXPECT_NE(a.reason.find("session 13 (app) waits for a global read lock or backup lock"),
+            std::string::npos)
+      << a.reason;
+  EXPECT_EQ(a.facts["global_locks_visible"], false);
+}
+
 TEST(MysqlRecorded, MissingProcessGrantIsAnError) {
   ProbeData d;
   d.version = "8.0.36";
