@@ -264,12 +264,18 @@ ChannelVerdict judge_against_peers(const Channel& c, const SourceView& s, const 
                               {"file", s.position.file},
                               {"position", s.position.position}};
   std::vector<std::string> vetoes;
-  if (s.semi_sync_enabled && d.semi_sync_replica && s.semi_sync_clients <= 1)
+  // Semi-sync: without this replica, fewer replicas acknowledge than each commit waits for.
+  if (s.semi_sync_enabled && d.semi_sync_replica && s.semi_sync_clients <= s.semi_sync_wait_for)
     vetoes.push_back(
-        fmt::format("the last semi-sync acknowledger of {} "
-                    "(Rpl_semi_sync_master_clients = {}): without it the "
-                    "source's commits stall or fall back to asynchronous",
-                    c.from_where(), s.semi_sync_clients));
+        s.semi_sync_wait_for == 1
+            ? fmt::format("the last semi-sync acknowledger of {} "
+                          "(Rpl_semi_sync_master_clients = {}): without it the "
+                          "source's commits stall or fall back to asynchronous",
+                          c.from_where(), s.semi_sync_clients)
+            : fmt::format("one of the {} semi-sync acknowledgers of {}, which waits for {} on "
+                          "every commit: without it the source's commits stall or fall back to "
+                          "asynchronous",
+                          s.semi_sync_clients, c.from_where(), s.semi_sync_wait_for));
   if (healthy.empty())
     vetoes.push_back(fmt::format(
         "the last healthy replica of {} ({})", c.from_where(),
@@ -285,12 +291,14 @@ ChannelVerdict judge_channel(const Channel& c, const SourceView* s, const ProbeD
                              const ReplicationPolicy& policy, json& source_facts) {
   if (s == nullptr)
     return {Outcome::Error, fmt::format("its source {} was not asked", c.from_where())};
-  source_facts = {
-      {"source", c.source},
-      {"channel", c.name},
-      {"answered", s->reach == SourceReach::Answered},
-      {"error", s->error},
-      {"semi_sync", {{"enabled", s->semi_sync_enabled}, {"clients", s->semi_sync_clients}}}};
+  source_facts = {{"source", c.source},
+                  {"channel", c.name},
+                  {"answered", s->reach == SourceReach::Answered},
+                  {"error", s->error},
+                  {"semi_sync",
+                   {{"enabled", s->semi_sync_enabled},
+                    {"clients", s->semi_sync_clients},
+                    {"wait_for", s->semi_sync_wait_for}}}};
   // No answer: the source is down, hung or cut off, and this replica holds its data.
   if (s->reach == SourceReach::NoAnswer)
     return {Outcome::Veto,

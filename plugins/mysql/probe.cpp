@@ -255,9 +255,12 @@ SourceView ask_source(const Row& channel, int64_t own_server_id, AskPeers ask_pe
         hosts.error();
     return s;
   }
-  // Semi-sync: whether the source waits for an acknowledgement, and from how many.
+  // Semi-sync: whether the source waits for acknowledgements, from how many replicas at
+  // once (MySQL's wait_for_*_count; MariaDB waits for one), and how many ack now.
   for (const char* sql : {"SHOW GLOBAL VARIABLES WHERE Variable_name IN "
-                          "('rpl_semi_sync_master_enabled', 'rpl_semi_sync_source_enabled')",
+                          "('rpl_semi_sync_master_enabled', 'rpl_semi_sync_source_enabled', "
+                          "'rpl_semi_sync_master_wait_for_slave_count', "
+                          "'rpl_semi_sync_source_wait_for_replica_count')",
                           "SHOW GLOBAL STATUS WHERE Variable_name IN "
                           "('Rpl_semi_sync_master_clients', 'Rpl_semi_sync_source_clients')"}) {
     auto rows = (*conn)->query(sql);
@@ -267,6 +270,8 @@ SourceView ask_source(const Row& channel, int64_t own_server_id, AskPeers ask_pe
       std::string value = column(r, {"Value"}).value_or("");
       if (name.find("enabled") != std::string::npos) s.semi_sync_enabled = value == "ON";
       if (name.find("clients") != std::string::npos) s.semi_sync_clients = std::atoi(value.c_str());
+      if (name.find("wait_for") != std::string::npos)
+        s.semi_sync_wait_for = std::max(1, std::atoi(value.c_str()));
     }
   }
   if (ask_peers == AskPeers::Yes) s.position = read_source_position(**conn);

@@ -68,6 +68,7 @@ struct SourceView {
   std::vector<PeerState> peers;    // the other registered replicas (not this one)
   bool semi_sync_enabled = false;  // the source waits for a semi-sync acknowledgement
   int semi_sync_clients = 0;       // replicas acknowledging semi-sync now
+  int semi_sync_wait_for = 1;      // acknowledgements each commit waits for
   SourceReach reach = SourceReach::Answered;
   SourcePosition position;  // read before its peers are asked
 };

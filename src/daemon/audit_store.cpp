@@ -297,6 +297,15 @@ void AuditStore::reload_holds() {
   holds_ = std::move(holds);
 }
 
+Result<int64_t> AuditStore::newest_decision_time() {
+  std::lock_guard lock(mutex_);
+  if (!db_) return Error{failure("cannot read the newest decision")};
+  // By id, the order of recording: the row's time is what the clock said then.
+  Statement s(db_, "SELECT coalesce((SELECT time_us FROM decisions ORDER BY id DESC LIMIT 1), 0)");
+  if (!s.ok() || s.step() != SQLITE_ROW) return Error{failure("cannot read the newest decision")};
+  return s.integer(0);
+}
+
 Result<int64_t> AuditStore::prune(int64_t before_us) {
   std::lock_guard lock(mutex_);
   if (!db_) return Error{failure("cannot prune")};

@@ -88,6 +88,9 @@ class AuditStore final : public HoldSource, public DatadirMemory {
   Result<bool> retire_datadir(const std::string& datadir, uid_t uid, const std::string& reason,
                               int64_t now_us) override;
 
+  /// The time of the newest decision on record (0 when there is none).
+  Result<int64_t> newest_decision_time();
+
   /// Deletes decisions older than `before_us`; returns how many.
   Result<int64_t> prune(int64_t before_us);
 

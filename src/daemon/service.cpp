@@ -74,7 +74,12 @@ Service::Service(std::shared_ptr<AuditStore> store, PolicyHolder& policy, Worker
       workers_(workers),
       hostname_(local_hostname()),
       started_us_(now_us()),
-      under_journal_(std::getenv("JOURNAL_STREAM") != nullptr) {}
+      under_journal_(std::getenv("JOURNAL_STREAM") != nullptr),
+      clock_anchor_us_(started_us_),
+      clock_anchor_at_(std::chrono::steady_clock::now()) {
+  if (auto newest = store_->newest_decision_time(); newest && *newest > 0)
+    clock_anchor_us_ = std::min(*newest, started_us_);
+}
 
 Reply Service::handle(const VarlinkCall& call, const Caller& caller) {
   try {
@@ -202,10 +207,23 @@ void Service::prune_if_due() {
   if (now - last < kHourUs || !last_prune_us_.compare_exchange_strong(last, now)) return;
   auto retention = policy_.get()->config.daemon.retention;
   if (retention.count() == 0) return;
+  // The wall clock is trusted only as far as the monotonic clock has advanced since the
+  // newest decision on record at start-up: a clock jumped forward (a dead RTC battery, a
+  // bad time source) must not delete the log. After a long downtime, decisions are kept
+  // longer by that downtime, never shorter.
+  const int64_t elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::steady_clock::now() - clock_anchor_at_)
+                                 .count();
+  const int64_t trusted_now = std::min(now, clock_anchor_us_ + elapsed_us);
+  if (now - trusted_now > kHourUs)
+    spdlog::warn(
+        "The clock reads {} s past the newest decision on record plus guardd's uptime: "
+        "pruning the audit log as of {} s ago",
+        (now - clock_anchor_us_) / 1000000, (now - trusted_now) / 1000000);
   // On a worker of its own: deleting a day's decisions (or many days', after retention is
   // shortened) must not hold up the reply of the decision that happened to trigger it, nor
   // guardd's start-up. It holds only the store, which outlives the Service if need be.
-  Status started = workers_.run([store = store_, before_us = now - retention.count()] {
+  Status started = workers_.run([store = store_, before_us = trusted_now - retention.count()] {
     auto pruned = store->prune(before_us);
     if (!pruned)
       spdlog::warn("Failed to prune the audit log: {}", pruned.error());

@@ -150,6 +150,10 @@ class Service {
   bool under_journal_;
   std::function<void(const Decision*)> on_change_;
   std::atomic<int64_t> last_prune_us_{0};
+  // What pruning trusts of the wall clock: the newest decision on record at start-up (or
+  // the wall clock then, with none), advanced by the monotonic clock since.
+  int64_t clock_anchor_us_;
+  std::chrono::steady_clock::time_point clock_anchor_at_;
 };
 
 /// Microseconds since the Unix epoch.

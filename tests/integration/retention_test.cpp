@@ -51,5 +51,35 @@ TEST(Retention, DecisionsPastRetentionArePrunedAtStart) {
   EXPECT_EQ(r["parameters"]["decision"]["id"], 4) << r;
 }
 
+// A clock that jumped forward (a dead RTC battery, a bad time source) by more than
+// `retention` must not delete the log: pruning trusts the wall clock only as far as the
+// monotonic clock has advanced since the newest decision on record. Here the log is made
+// two years old instead of moving the clock, which is the same to guardd.
+TEST(Retention, AClockJumpForwardDoesNotDeleteTheLog) {
+  Guardd g("retention = forever\n");
+  ASSERT_TRUE(g.start()) << g.log();
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(varlink_call(g.socket(), "io.guardd.Guard.Check",
+                           {{"operation", "reboot"}})["parameters"]["allowed"],
+              true);
+  ASSERT_EQ(g.stop(), 0) << g.log();
+  ASSERT_TRUE(exec_sql(g.database(), "UPDATE decisions SET time_us = time_us - 63072000000000"));
+
+  std::string config = read_file(g.config());
+  auto at = config.find("retention = forever");
+  ASSERT_NE(at, std::string::npos);
+  write_file(g.config(), config.replace(at, 19, "retention = 1d"));
+  ASSERT_TRUE(g.start()) << g.log();
+  EXPECT_TRUE(wait_until([&] {
+    return g.log().find("past the newest decision on record plus guardd's uptime") !=
+           std::string::npos;
+  })) << g.log();
+  auto r = varlink_call(g.socket(), "io.guardd.Guard.Check", {{"operation", "reboot"}});
+  EXPECT_EQ(r["parameters"]["decision"]["id"], 4) << r;
+  ASSERT_EQ(g.stop(), 0) << g.log();  // the prune, on its worker, has ended with guardd
+  EXPECT_EQ(decision_ids(g.database()), (std::set<int64_t>{1, 2, 3, 4})) << g.log();
+  EXPECT_EQ(g.log().find("Pruned"), std::string::npos) << g.log();
+}
+
 }  // namespace
 }  // namespace guardd::test

@@ -208,6 +208,16 @@ TEST(MysqlRecorded, LastSemiSyncAcknowledgerIsRefused) {
       << a.reason;
   p.sources[0].semi_sync_clients = 2;
   EXPECT_EQ(assess_replication(p, {}).outcome, Outcome::Pass);
+  // MySQL waiting for two acknowledgements on every commit, from exactly two: each is needed.
+  p.sources[0].semi_sync_wait_for = 2;
+  auto a2 = assess_replication(p, {});
+  EXPECT_EQ(a2.outcome, Outcome::Veto) << a2.reason;
+  EXPECT_NE(a2.reason.find("one of the 2 semi-sync acknowledgers of 10.0.0.1:3306, which waits "
+                           "for 2 on every commit"),
+            std::string::npos)
+      << a2.reason;
+  p.sources[0].semi_sync_clients = 3;
+  EXPECT_EQ(assess_replication(p, {}).outcome, Outcome::Pass);
 }
 
 SourceView source_without_answer() {
