@@ -76,10 +76,14 @@ std::vector<AuditStore::RecordOutcome> AuditStore::commit_group(
     const std::vector<PendingRecord*>& group) {
   std::vector<std::optional<RecordOutcome>> outcomes(group.size());
   std::vector<size_t> writes;  // indexes into group
+  // Two stats a group: a database deleted or replaced on disk would lose what is written.
+  const Status intact = db_ ? files_intact() : ok_status();
   for (size_t i = 0; i < group.size(); ++i) {
     const PendingRecord* p = group[i];
     if (!db_) {
       outcomes[i].emplace(Error{failure("cannot record decision")});
+    } else if (!intact) {
+      outcomes[i].emplace(Error{intact.error()});
     } else if (p->holds_seen && *p->holds_seen != holds_generation_.load()) {
       outcomes[i].emplace(std::optional<int64_t>{});  // a hold was acknowledged since: decide again
     } else {

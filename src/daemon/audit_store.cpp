@@ -143,6 +143,8 @@ Result<std::shared_ptr<AuditStore>> AuditStore::open(const std::string& path, in
     return Error{fmt::format("audit database {}: cannot switch to WAL mode", path)};
   {
     std::lock_guard lock(store->mutex_);
+    Status intact = store->files_intact();  // learns their identities
+    if (!intact) return Error{intact.error()};
     store->reload_holds();
     if (target_version >= 3) store->reload_datadirs();
   }
@@ -231,6 +233,7 @@ Result<Hold> AuditStore::place_hold(uid_t uid, const std::string& reason,
                                     const std::vector<std::string>& operations, int64_t now_us) {
   std::lock_guard lock(mutex_);
   if (!db_) return Error{failure("cannot place hold")};
+  if (Status intact = files_intact(); !intact) return Error{intact.error()};
   Statement s(db_, "INSERT INTO holds (created_us, uid, reason, operations) VALUES (?1,?2,?3,?4)");
   if (!s.ok()) return Error{failure("cannot place hold")};
   s.bind(1, now_us);
@@ -250,6 +253,7 @@ Result<Hold> AuditStore::place_hold(uid_t uid, const std::string& reason,
 Result<bool> AuditStore::release_hold(int64_t id, uid_t uid, int64_t now_us) {
   std::lock_guard lock(mutex_);
   if (!db_) return Error{failure("cannot release hold")};
+  if (Status intact = files_intact(); !intact) return Error{intact.error()};
   Statement s(db_,
               "UPDATE holds SET released_us = ?1, released_uid = ?2 "
               "WHERE id = ?3 AND released_us IS NULL");
@@ -316,10 +320,54 @@ Result<int64_t> AuditStore::prune(int64_t before_us) {
   return int64_t{sqlite3_changes(db_)};
 }
 
+namespace {
+
+std::optional<struct stat> stat_of(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return st;
+}
+
+}  // namespace
+
+Status AuditStore::files_intact() {
+  if (files_broken_) return Error{*files_broken_};
+  auto check = [&](const std::string& path, std::optional<FileId>& known) -> Status {
+    auto st = stat_of(path);
+    if (!st) {
+      // The log appears with the first write; before that its absence is normal.
+      if (!known) return ok_status();
+      return Error{fmt::format("{} was deleted while guardd had it open", path)};
+    }
+    FileId id{st->st_dev, st->st_ino};
+    if (!known) {
+      known = id;
+      return ok_status();
+    }
+    if (!(*known == id))
+      return Error{fmt::format("{} was replaced while guardd had it open", path)};
+    return ok_status();
+  };
+  for (auto [path, known] :
+       {std::pair{path_, &database_id_}, std::pair{path_ + "-wal", &wal_id_}}) {
+    Status ok = check(path, *known);
+    if (!ok) {
+      files_broken_ = fmt::format(
+          "audit database unusable: {}: records written now would be lost (restore it, or "
+          "move what is left aside, and restart guardd)",
+          ok.error());
+      last_error_ = files_broken_;
+      return Error{*files_broken_};
+    }
+  }
+  return ok_status();
+}
+
 AuditStats AuditStore::stats() {
   std::lock_guard lock(mutex_);
   AuditStats st;
   st.path = path_;
+  (void)files_intact();  // status says at once when the files are gone
   st.last_error = last_error_;
   if (!db_) return st;
   Statement v(db_, "PRAGMA user_version");

@@ -1,6 +1,8 @@
 // The audit log: every decision and every hold, durably in SQLite.
 #pragma once
 
+#include <sys/types.h>
+
 #include <sqlite3.h>
 
 #include <atomic>
@@ -125,6 +127,19 @@ class AuditStore final : public HoldSource, public DatadirMemory {
   std::vector<RecordOutcome> commit_group(const std::vector<PendingRecord*>& group);
   /// Inserts one decision (mutex_ held) and returns its id.
   Result<int64_t> insert_decision(const PendingRecord& pending);
+  /// Whether the database and its write-ahead log on disk are still the files this store
+  /// opened (mutex_ held): one deleted or replaced under guardd would take every record
+  /// written since with it. On failure the store stays failed (last_error_) until reopened.
+  Status files_intact();
+
+  /// A file's identity on disk.
+  struct FileId {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    bool operator==(const FileId&) const = default;
+  };
+  std::optional<FileId> database_id_, wal_id_;  // as opened; the log's from its first use
+  std::optional<std::string> files_broken_;     // set once: what happened to them
 
   std::mutex mutex_;
   sqlite3* db_;

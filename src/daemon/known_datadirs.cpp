@@ -22,6 +22,7 @@ Result<std::vector<KnownDatadir>> AuditStore::known_datadirs() {
 Status AuditStore::remember_datadir(const KnownDatadir& seen) {
   std::lock_guard lock(mutex_);
   if (!db_) return Error{failure("cannot remember datadir")};
+  if (Status intact = files_intact(); !intact) return Error{intact.error()};
   // An empty field of the sighting keeps what an earlier sighting knew (a server seen at
   // rest has no socket; mysqld-running does not judge the role).
   Statement s(db_,
@@ -53,6 +54,7 @@ Result<bool> AuditStore::retire_datadir(const std::string& datadir, uid_t uid,
                                         const std::string& reason, int64_t now_us) {
   std::lock_guard lock(mutex_);
   if (!db_) return Error{failure("cannot retire datadir")};
+  if (Status intact = files_intact(); !intact) return Error{intact.error()};
   Statement s(db_,
               "UPDATE mysql_datadirs SET retired_us = ?1, retired_uid = ?2, retired_reason = ?3 "
               "WHERE datadir = ?4 AND retired_us IS NULL");

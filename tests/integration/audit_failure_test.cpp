@@ -121,5 +121,35 @@ TEST_F(RootAuditFailure, ReadOnlyDatabaseStopsStartUp) {
   EXPECT_EQ(r.exit_code, 3) << "no guardd, no permission";
 }
 
+// The audit database deleted (rm db db-wal db-shm) or replaced under a running guardd:
+// what it wrote next would be gone at its next start. From then on every decision and hold
+// is refused as AuditUnavailable, and status says so at once, until guardd is restarted.
+TEST(AuditFiles, DeletedOrReplacedDatabaseRefusesAndStatusSaysSo) {
+  for (const std::string what : {"deleted", "replaced"}) {
+    Guardd g;
+    ASSERT_TRUE(g.start()) << g.log();
+    ASSERT_EQ(g.ctl({"check", "reboot"}).exit_code, 0);
+    const std::string db = g.database();
+    if (what == "deleted") {
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
+    } else {
+      std::filesystem::copy_file(db, db + ".new");
+      std::filesystem::rename(db + ".new", db);
+    }
+    auto status = json::parse(g.ctl({"status", "--json"}).out);
+    EXPECT_EQ(status["audit"]["healthy"], false) << what << ": " << status.dump();
+    EXPECT_NE(
+        status["audit"].value("last_error", "").find("was " + what + " while guardd had it open"),
+        std::string::npos)
+        << status.dump();
+    auto r = varlink_call(g.socket(), "io.guardd.Guard.Check", {{"operation", "reboot"}});
+    EXPECT_EQ(r["error"], "io.guardd.Guard.AuditUnavailable") << what << ": " << r;
+    EXPECT_EQ(g.ctl({"check", "poweroff"}).exit_code, 3) << what;
+    EXPECT_EQ(g.ctl({"hold", "--reason", "x"}).exit_code, 3)
+        << what << ": a hold that would be lost is not placed";
+    EXPECT_TRUE(g.running()) << g.log();
+  }
+}
+
 }  // namespace
 }  // namespace guardd::test
