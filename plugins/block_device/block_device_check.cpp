@@ -46,8 +46,8 @@ class BlockDeviceCheck final : public Check {
         return {Outcome::Error, "cannot read remembered datadirs: " + known.error(), nullptr};
       remembered = std::move(*known);
     }
-    auto findings =
-        block::find_uses(*target, protected_, *mysql::running_instances(ctx.scope), remembered);
+    auto findings = block::find_uses(*target, protected_,
+                                     mysql::running_instances(ctx.scope)->servers, remembered);
     nlohmann::json partitions = nlohmann::json::array();
     for (const auto& p : target->partitions) partitions.push_back(p.path);
     nlohmann::json facts = {

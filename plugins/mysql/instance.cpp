@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include <climits>
 
+#include <fmt/format.h>
+
 #include "common/procfs.h"
 #include "plugins/mysql/listening_sockets.h"
 #include "plugins/mysql/option_files.h"
@@ -93,10 +95,17 @@ ServerArgs parse_server_args(const std::vector<std::string>& argv) {
   return args;
 }
 
-std::vector<Instance> discover_instances(const std::string& proc_root) {
-  std::vector<Instance> found;
+Discovery discover_instances(const std::string& proc_root) {
+  Discovery found;
   for (auto& server : procfs::find_processes(server_name, proc_root)) {
     const pid_t pid = server.pid;
+    // Any local user can run a copy of a shell named mariadbd: only a root-owned program
+    // is a server (one that vanished meanwhile is left to the probe to find out).
+    if (server.owner == procfs::ExecutableOwner::SomeoneElse) {
+      found.impostors.push_back(
+          fmt::format("pid {} ({}, not root's)", pid, server.exe.value_or("?")));
+      continue;
+    }
     auto argv = procfs::read_argv(pid, proc_root);
     if (!argv) continue;
     ServerArgs args = parse_server_args(*argv);
@@ -146,14 +155,18 @@ std::vector<Instance> discover_instances(const std::string& proc_root) {
     inst.connect_socket = root + inst.socket;
     if (!inst.pid_file.empty())
       inst.pid_file_confirmed = read_pid_file(root + inst.pid_file) == pid;
-    found.push_back(std::move(inst));
+    found.servers.push_back(std::move(inst));
   }
   return found;
 }
 
-std::shared_ptr<const std::vector<Instance>> running_instances(DecisionScope& scope) {
-  return scope.shared<std::vector<Instance>>("mysql-discovery",
-                                             [] { return discover_instances(); });
+std::shared_ptr<const Discovery> running_instances(DecisionScope& scope) {
+  return scope.shared<Discovery>("mysql-discovery", [] { return discover_instances(); });
+}
+
+std::string impostor_note(const Discovery& discovery) {
+  if (discovery.impostors.empty()) return "";
+  return fmt::format("; ignored, not root's executables: {}", fmt::join(discovery.impostors, ", "));
 }
 
 }  // namespace guardd::mysql

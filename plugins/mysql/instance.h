@@ -46,11 +46,22 @@ struct ServerArgs {
 /// alike).
 ServerArgs parse_server_args(const std::vector<std::string>& argv);
 
-/// Every running mysqld/mariadbd (zombies and *_safe wrappers skipped), in pid order.
-std::vector<Instance> discover_instances(const std::string& proc_root = "/proc");
+/// What a scan of /proc found.
+struct Discovery {
+  std::vector<Instance> servers;  // in pid order
+  // Processes named mysqld/mariadbd whose executable any user could have put there (a
+  // copy of a shell so named): not servers, never judged, named in the checks' reasons.
+  std::vector<std::string> impostors;  // "pid 4711 (/home/eve/mariadbd, not root's)"
+};
+
+/// Every running mysqld/mariadbd (zombies, *_safe wrappers and impostors skipped).
+Discovery discover_instances(const std::string& proc_root = "/proc");
 
 /// The running instances, found once per decision and shared by every check of it that
 /// asks (the MySQL checks, the block-device check's datadir test).
-std::shared_ptr<const std::vector<Instance>> running_instances(DecisionScope& scope);
+std::shared_ptr<const Discovery> running_instances(DecisionScope& scope);
+
+/// "; ignored, not root's executables: ..." when a scan found impostors, else "".
+std::string impostor_note(const Discovery& discovery);
 
 }  // namespace guardd::mysql

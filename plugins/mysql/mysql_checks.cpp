@@ -145,14 +145,17 @@ Result<Target> parse_target(const CheckSection& s) {
 // The probes of one decision (or status), shared by every MySQL check with the same target.
 struct Snapshot {
   std::vector<InstanceProbe> probes;
-  std::string error;  // the target's instances could not be chosen
+  std::string error;      // the target's instances could not be chosen
+  std::string impostors;  // impostor_note of the scan
 };
 
 std::shared_ptr<const Snapshot> snapshot(DecisionScope& scope, const Target& t,
                                          std::chrono::steady_clock::time_point deadline) {
   return scope.shared<Snapshot>(t.key(), [&] {
     Snapshot s;
-    auto chosen = t.select(*mysql::running_instances(scope));
+    const auto discovery = mysql::running_instances(scope);
+    s.impostors = mysql::impostor_note(*discovery);
+    auto chosen = t.select(discovery->servers);
     if (!chosen) {
       s.error = chosen.error();
       return s;
@@ -164,9 +167,10 @@ std::shared_ptr<const Snapshot> snapshot(DecisionScope& scope, const Target& t,
   });
 }
 
-// Combines per-instance assessments: any veto refuses, else any error, else pass.
-CheckAnswer combine(const std::vector<Assessment>& all) {
-  if (all.empty()) return {Outcome::Pass, "no mysqld or mariadbd running", nullptr};
+// Combines per-instance assessments: any veto refuses, else any error, else pass; the
+// impostors the scan skipped are named after them.
+CheckAnswer combine(const std::vector<Assessment>& all, const std::string& impostors) {
+  if (all.empty()) return {Outcome::Pass, "no mysqld or mariadbd running" + impostors, nullptr};
   Outcome outcome = Outcome::Pass;
   for (const auto& a : all) {
     if (a.outcome == Outcome::Veto) outcome = Outcome::Veto;
@@ -178,7 +182,8 @@ CheckAnswer combine(const std::vector<Assessment>& all) {
     if (a.outcome == outcome || all.size() == 1) reasons.push_back(a.reason);
     facts.push_back(a.facts);
   }
-  return {outcome, fmt::format("{}", fmt::join(reasons, "; ")), {{"instances", facts}}};
+  return {
+      outcome, fmt::format("{}{}", fmt::join(reasons, "; "), impostors), {{"instances", facts}}};
 }
 
 // Where the mysqld-running check looks for data at rest.
@@ -193,7 +198,8 @@ class MysqldRunningCheck final : public Check {
   MysqldRunningCheck(Target t, AtRestSettings at_rest)
       : target_(std::move(t)), at_rest_(std::move(at_rest)) {}
   CheckAnswer evaluate(const CheckContext& ctx) const override {
-    const auto& all_running = *mysql::running_instances(ctx.scope);
+    const auto discovery = mysql::running_instances(ctx.scope);
+    const auto& all_running = discovery->servers;
     auto chosen = target_.select(all_running);
     if (!chosen) return {Outcome::Error, chosen.error(), nullptr};
     const auto& running = *chosen;
@@ -230,9 +236,11 @@ class MysqldRunningCheck final : public Check {
     }
     nlohmann::json facts = {{"instances", instances}, {"datadirs_at_rest", at_rest}};
     if (!memory_errors.empty()) facts["memory_errors"] = memory_errors;
+    const std::string impostors = mysql::impostor_note(*discovery);
     if (parts.empty())
-      return {Outcome::Pass, "no mysqld or mariadbd running and no datadir holds data", facts};
-    return {Outcome::Veto, fmt::format("{}", fmt::join(parts, "; ")), facts};
+      return {Outcome::Pass, "no mysqld or mariadbd running and no datadir holds data" + impostors,
+              facts};
+    return {Outcome::Veto, fmt::format("{}{}", fmt::join(parts, "; "), impostors), facts};
   }
 
  private:
@@ -272,7 +280,7 @@ class ProbingCheck final : public Check {
             !e.empty())
           all.back().facts["memory_error"] = e;
     }
-    return combine(all);
+    return combine(all, snap->impostors);
   }
 
   std::vector<std::string> setup_problems(std::chrono::steady_clock::time_point deadline,

@@ -2,12 +2,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 
 namespace guardd::procfs {
 namespace {
@@ -111,6 +113,38 @@ std::string_view ProcessNames::exe_name() const {
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
+namespace {
+
+// The host uid that is root inside the user namespace of `pid` (0 for the host's own).
+std::optional<uid_t> namespace_root(pid_t pid, const std::string& proc_root) {
+  struct stat mine {
+  }, theirs{};
+  const std::string base = proc_root + "/" + std::to_string(pid);
+  if (stat((proc_root + "/self/ns/user").c_str(), &mine) != 0 ||
+      stat((base + "/ns/user").c_str(), &theirs) != 0)
+    return std::nullopt;
+  if (mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev) return 0;
+  // "inside outside count" lines; the one whose inside range holds 0.
+  std::ifstream map(base + "/uid_map");
+  unsigned long inside = 0, outside = 0, count = 0;
+  while (map >> inside >> outside >> count)
+    if (inside == 0 && count > 0) return static_cast<uid_t>(outside);
+  return std::nullopt;
+}
+
+}  // namespace
+
+ExecutableOwner executable_owner(pid_t pid, const std::string& proc_root) {
+  struct stat st {};
+  if (stat((proc_root + "/" + std::to_string(pid) + "/exe").c_str(), &st) != 0)
+    return ExecutableOwner::Unknown;
+  auto root = namespace_root(pid, proc_root);
+  if (!root) return ExecutableOwner::Unknown;
+  const bool roots = st.st_uid == 0 || st.st_uid == *root || st.st_uid == geteuid();
+  const bool others_may_write = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
+  return roots && !others_may_write ? ExecutableOwner::Root : ExecutableOwner::SomeoneElse;
+}
+
 std::vector<FoundProcess> find_processes(
     const std::function<std::optional<std::string>(const ProcessNames&)>& pick,
     const std::string& proc_root) {
@@ -123,7 +157,8 @@ std::vector<FoundProcess> find_processes(
     if (!name) continue;
     auto st = read_stat(pid, proc_root);
     if (!st || st->state == 'Z' || st->state == 'X') continue;  // gone, or a zombie
-    found.push_back({pid, std::move(*name), std::move(names.exe)});
+    found.push_back(
+        {pid, std::move(*name), std::move(names.exe), executable_owner(pid, proc_root)});
   }
   return found;
 }

@@ -36,6 +36,18 @@ std::optional<std::vector<std::string>> read_argv(pid_t pid,
 /// The executable's path (without a " (deleted)" suffix); nullopt for kernel threads.
 std::optional<std::string> read_exe(pid_t pid, const std::string& proc_root = "/proc");
 
+/// Who could have put a process's executable there, as /proc/PID/exe reaches the file.
+enum class ExecutableOwner {
+  Root,         // owned by root (or by the root of the process's own user namespace, a
+                // container's, or by guardd's own user) and writable by no one else: an
+                // installed program
+  SomeoneElse,  // any user could have made it: a copy, or a file they may change
+  Unknown,      // unreadable: the process is gone, or a kernel thread
+};
+
+/// Whose the executable a process runs is (see ExecutableOwner).
+ExecutableOwner executable_owner(pid_t pid, const std::string& proc_root = "/proc");
+
 /// Every numeric entry of /proc.
 std::vector<pid_t> list_pids(const std::string& proc_root = "/proc");
 
@@ -52,11 +64,12 @@ struct FoundProcess {
   pid_t pid = 0;
   std::string name;
   std::optional<std::string> exe;
+  ExecutableOwner owner = ExecutableOwner::Unknown;
 };
 
 /// Scans /proc for the processes `pick` names. Reads only comm and exe of every process
-/// (the kernel builds a whole stat line at ~10 us a process), and the stat line only of
-/// those picked, to leave out zombies.
+/// (the kernel builds a whole stat line at ~10 us a process), and the stat line and the
+/// executable's owner only of those picked, to leave out zombies and tell impostors.
 std::vector<FoundProcess> find_processes(
     const std::function<std::optional<std::string>(const ProcessNames&)>& pick,
     const std::string& proc_root = "/proc");

@@ -1,6 +1,7 @@
 // Check, holds, log and guardctl's exit codes through the real guardd and guardctl.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -116,6 +117,41 @@ TEST(Check, HoldSurvivesRestart) {
   EXPECT_EQ(g.ctl({"check", "poweroff"}).exit_code, 0);
   auto log = parse_json(g.ctl({"log", "--json"}));
   EXPECT_EQ(log["decisions"].size(), 2u) << "decisions survive the restart as well";
+}
+
+// Any local user can run a copy of a program under a protected name: a process counts
+// only when its executable is root's. An impostor is named, and does not veto. Making a
+// file another user owns needs root.
+TEST(RootCheck, ProcessCheckIgnoresAnImpostorAndNamesIt) {
+  if (!is_root()) GTEST_SKIP() << "needs root to make a file another user owns";
+  Guardd g("", "[check.critical]\ntype = process\nnames = gdtest-crit\n");
+  ASSERT_TRUE(g.start()) << g.log();
+  TempDir dir;
+  chmod(dir.path().c_str(), 0755);
+  std::string path = dir / "gdtest-crit";
+  std::filesystem::copy_file("/bin/sleep", path);
+  ASSERT_EQ(chown(path.c_str(), 65534, 65534), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(path.c_str(), "gdtest-crit", "300", nullptr);
+    _exit(127);
+  }
+  ASSERT_TRUE(wait_until([&] {
+    std::error_code ec;
+    return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec) == path;
+  }));
+  auto r = g.ctl({"check", "reinstall", "--json"});
+  kill(pid, SIGKILL);
+  int st;
+  waitpid(pid, &st, 0);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  auto critical = parse_json(r)["decision"]["checks"][1];
+  EXPECT_EQ(critical["outcome"], "pass") << critical;
+  EXPECT_NE(critical["reason"].get<std::string>().find(
+                "ignored, not root's executables: gdtest-crit (pid " + std::to_string(pid) + ", " +
+                path + ")"),
+            std::string::npos)
+      << critical;
 }
 
 TEST(Check, ProcessCheckVetoesWhileNamedProcessRuns) {

@@ -1311,6 +1311,41 @@ TEST(MySql, InstanceStartedWithAGroupSuffixIsJudgedAsItself) {
   }
 }
 
+// A copy of a program named mariadbd that any user could have made is no server: it is
+// not probed (which would fail and refuse every operation), and the reasons name it.
+TEST(RootMySql, AnImpostorNamedMariadbdIsNamedAndNotProbed) {
+  if (!is_root()) GTEST_SKIP() << "needs root to make a file another user owns";
+  TempDir dir;
+  chmod(dir.path().c_str(), 0755);
+  std::string path = dir / "mariadbd";
+  std::filesystem::copy_file("/bin/sleep", path);
+  ASSERT_EQ(chown(path.c_str(), 65534, 65534), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(path.c_str(), "mariadbd", "300", nullptr);
+    _exit(127);
+  }
+  ASSERT_TRUE(wait_until([&] {
+    std::error_code ec;
+    return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec) == path;
+  }));
+  Guardd g("", mysql_sections("auto", ""));
+  ASSERT_TRUE(g.start()) << g.log();
+  auto c = ask(g, "reboot");
+  kill(pid, SIGKILL);
+  int st;
+  waitpid(pid, &st, 0);
+  const std::string named =
+      "ignored, not root's executables: pid " + std::to_string(pid) + " (" + path + ", not root's)";
+  for (const char* check : {"mysql-replication", "mysql-connections"}) {
+    auto answer = c.check(check);
+    EXPECT_NE(answer["reason"].get<std::string>().find(named), std::string::npos) << answer;
+    if (answer["facts"].is_object()) {
+      for (const auto& i : answer["facts"]["instances"]) EXPECT_NE(i["pid"], pid) << answer;
+    }
+  }
+}
+
 // A wipe of the device that holds a running server's datadir names the server. Loop
 // devices and mounts need root (CI runs as root).
 // A server in a container (its own mount namespace) that names the same socket and
