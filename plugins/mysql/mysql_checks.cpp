@@ -60,18 +60,22 @@ struct Target {
   /// The running instances the check is about. An `instances` path is compared after
   /// resolving symlinks, "//", "/./" and /var/run; one matching no running server while
   /// some server runs is an error (a moved socket must not read as "nothing running").
+  /// Every server a path names is chosen: a container's server may name the same path as
+  /// the host's, and a reboot stops both.
   Result<std::vector<Instance>> select(const std::vector<Instance>& all) const {
     if (sockets.empty()) return all;
     std::vector<Instance> chosen;
     for (const auto& wanted : sockets) {
       const std::string canonical = mysql::canonical_path(wanted);
-      auto it = std::find_if(all.begin(), all.end(), [&](const Instance& i) {
-        return i.socket == wanted || mysql::canonical_path(i.connect_socket) == canonical;
-      });
-      if (it != all.end()) {
-        chosen.push_back(*it);
-        continue;
+      bool matched = false;
+      for (const auto& i : all) {
+        if (i.socket != wanted && mysql::canonical_path(i.connect_socket) != canonical) continue;
+        matched = true;
+        const bool already = std::any_of(chosen.begin(), chosen.end(),
+                                         [&](const Instance& c) { return c.pid == i.pid; });
+        if (!already) chosen.push_back(i);
       }
+      if (matched) continue;
       if (all.empty()) continue;  // no server runs at all: nothing to judge
       std::vector<std::string> running;
       for (const auto& i : all)
