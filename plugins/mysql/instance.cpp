@@ -1,7 +1,6 @@
 #include "plugins/mysql/instance.h"
 
 #include <algorithm>
-#include <charconv>
 #include <fstream>
 
 #include <unistd.h>
@@ -10,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "common/procfs.h"
+#include "daemon/config_values.h"
 #include "plugins/mysql/listening_sockets.h"
 #include "plugins/mysql/option_files.h"
 
@@ -24,13 +24,6 @@ std::optional<std::string> server_name(const procfs::ProcessNames& p) {
   for (const char* n : kServerNames)
     if (p.comm == n || p.exe_name() == n) return std::string(n);
   return std::nullopt;
-}
-
-std::optional<int> parse_port(const std::string& text) {
-  int port = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return port;
 }
 
 std::optional<pid_t> read_pid_file(const std::string& path) {
@@ -89,7 +82,8 @@ ServerArgs parse_server_args(const std::vector<std::string>& argv) {
     else if (name == "no-defaults")
       args.no_defaults = true;
     else if (name == "port") {
-      if (auto v = take()) args.port = parse_port(*v);
+      if (auto v = take())
+        if (auto port = parse_integer(*v, 0, 65535)) args.port = static_cast<int>(*port);
     }
   }
   return args;

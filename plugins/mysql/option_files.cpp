@@ -2,12 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <map>
 
 #include <fmt/format.h>
+
+#include "daemon/config_values.h"
 
 namespace guardd::mysql {
 namespace {
@@ -123,10 +124,7 @@ void apply(ConfiguredServer& s, const OptionLine& line) {
   } else if (line.key == "pid-file") {
     s.pid_file = line.value;
   } else if (line.key == "port") {
-    int port = 0;
-    auto [end, ec] =
-        std::from_chars(line.value.data(), line.value.data() + line.value.size(), port);
-    if (ec == std::errc() && end == line.value.data() + line.value.size()) s.port = port;
+    if (auto port = parse_integer(line.value, 0, 65535)) s.port = static_cast<int>(*port);
   }
 }
 

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -34,13 +35,18 @@ bool is_mariadb(const std::string& version) {
   return version.find("MariaDB") != std::string::npos;
 }
 
+// True for MySQL (not MariaDB) at `major.minor.patch` or later: MySQL renames statements.
+bool mysql_at_least(const std::string& version, int major, int minor, int patch) {
+  if (is_mariadb(version)) return false;
+  int v[3] = {0, 0, 0};
+  std::sscanf(version.c_str(), "%d.%d.%d", &v[0], &v[1], &v[2]);
+  return std::tie(v[0], v[1], v[2]) >= std::tie(major, minor, patch);
+}
+
 // MariaDB 10.x/11.x, MySQL 5.7 and MySQL 8.0.22+ spell "show me my sources" differently.
 std::string replica_status_sql(const std::string& version) {
   if (is_mariadb(version)) return "SHOW ALL SLAVES STATUS";
-  int major = 0, minor = 0, patch = 0;
-  std::sscanf(version.c_str(), "%d.%d.%d", &major, &minor, &patch);
-  if (major > 8 || (major == 8 && (minor > 0 || patch >= 22))) return "SHOW REPLICA STATUS";
-  return "SHOW SLAVE STATUS";
+  return mysql_at_least(version, 8, 0, 22) ? "SHOW REPLICA STATUS" : "SHOW SLAVE STATUS";
 }
 
 // The replicas registered with a server (SHOW SLAVE HOSTS; SHOW REPLICAS on MySQL 8),
@@ -207,9 +213,7 @@ SourcePosition read_source_position(Connection& conn) {
       pos.gtid_binlog_state = (*rows)[0]["state"].value_or("");
     }
   }
-  int major = 0, minor = 0;
-  std::sscanf(version.c_str(), "%d.%d", &major, &minor);
-  const bool renamed = !is_mariadb(version) && (major > 8 || (major == 8 && minor >= 2));
+  const bool renamed = mysql_at_least(version, 8, 2, 0);
   if (auto rows = conn.query(renamed ? "SHOW BINARY LOG STATUS" : "SHOW MASTER STATUS");
       rows && !rows->empty()) {
     pos.file = column((*rows)[0], {"File"}).value_or("");

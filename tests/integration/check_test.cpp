@@ -20,36 +20,6 @@ json parse_json(const ProcessResult& r) {
   return j;
 }
 
-// A process with a unique name, standing in for a critical daemon (a real sleep binary).
-class NamedProcess {
- public:
-  NamedProcess(TempDir& dir, const std::string& name) {
-    std::string path = dir / name;
-    std::filesystem::copy_file("/bin/sleep", path);
-    pid_ = fork();
-    if (pid_ == 0) {
-      execl(path.c_str(), name.c_str(), "300", nullptr);
-      _exit(127);
-    }
-    wait_until([&] {
-      return std::filesystem::exists("/proc/" + std::to_string(pid_) + "/exe") &&
-             std::filesystem::read_symlink("/proc/" + std::to_string(pid_) + "/exe") == path;
-    });
-  }
-  ~NamedProcess() { stop(); }
-  void stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    int st;
-    waitpid(pid_, &st, 0);  // reaped: no zombie left to be mistaken for a running daemon
-    pid_ = -1;
-  }
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-};
-
 TEST(Check, AllowedWhenNothingObjects) {
   Guardd g;
   ASSERT_TRUE(g.start()) << g.log();
@@ -128,22 +98,11 @@ TEST(RootCheck, ProcessCheckIgnoresAnImpostorAndNamesIt) {
   ASSERT_TRUE(g.start()) << g.log();
   TempDir dir;
   chmod(dir.path().c_str(), 0755);
-  std::string path = dir / "gdtest-crit";
-  std::filesystem::copy_file("/bin/sleep", path);
-  ASSERT_EQ(chown(path.c_str(), 65534, 65534), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    execl(path.c_str(), "gdtest-crit", "300", nullptr);
-    _exit(127);
-  }
-  ASSERT_TRUE(wait_until([&] {
-    std::error_code ec;
-    return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec) == path;
-  }));
+  NamedProcess impostor(dir, "gdtest-crit", kNobody);
   auto r = g.ctl({"check", "reinstall", "--json"});
-  kill(pid, SIGKILL);
-  int st;
-  waitpid(pid, &st, 0);
+  const pid_t pid = impostor.pid();
+  const std::string path = dir / "gdtest-crit";
+  impostor.stop();
   EXPECT_EQ(r.exit_code, 0) << r.out;
   auto critical = parse_json(r)["decision"]["checks"][1];
   EXPECT_EQ(critical["outcome"], "pass") << critical;

@@ -573,16 +573,24 @@ TEST(MySql, EachChannelOfAMultiSourceReplicaIsJudgedOnItsOwn) {
       << repl_reason(c);
 }
 
+// Starts `db` with a table shop.t and the monitoring account, whose defaults file goes to
+// `creds`: a server where sessions have something to lock.
+void start_shop(MariaDbServer& db, std::string& creds) {
+  ASSERT_TRUE(db.start()) << db.error_log();
+  creds = create_monitor_account(db, db.dir().path());
+  ASSERT_EQ(db.exec("CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY) ENGINE=InnoDB"),
+            "");
+}
+
 // An XA transaction prepared and left by its client holds its locks, across a restart,
 // until a DBA ends it: no session shows it, so it refuses whatever max_clients allows, and
 // the reason names it. Once committed, the same server is allowed. (INNODB_TRX, read from
 // InnoDB's cache, may not show it yet; XA RECOVER, read from the engine, does.)
 TEST(MySql, PreparedXaTransactionLeftByItsClientRefuses) {
   MariaDbServer db(1);
-  ASSERT_TRUE(db.start()) << db.error_log();
-  std::string creds = create_monitor_account(db, db.dir().path());
-  ASSERT_EQ(db.exec("CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY) ENGINE=InnoDB"),
-            "");
+  std::string creds;
+  start_shop(db, creds);
+  if (HasFatalFailure()) return;
   Guardd g("", mysql_sections(db.socket(), creds, "max_clients = 10\n"));
   ASSERT_TRUE(g.start()) << g.log();
   ASSERT_EQ(ask(g, "reboot").exit_code, 0);
@@ -667,10 +675,9 @@ TEST(MySql, PeerReplicasAreComparedWithTheirSourceByPosition) {
 // writer queued behind the lock still shows it.
 TEST(MySql, BackupLocksHeldByIdleSessionsRefuse) {
   MariaDbServer db(1);
-  ASSERT_TRUE(db.start()) << db.error_log();
-  std::string creds = create_monitor_account(db, db.dir().path());
-  ASSERT_EQ(db.exec("CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY) ENGINE=InnoDB"),
-            "");
+  std::string creds;
+  start_shop(db, creds);
+  if (HasFatalFailure()) return;
   Guardd g("", mysql_sections(db.socket(), creds, "max_clients = 10\n"));
   ASSERT_TRUE(g.start()) << g.log();
   auto conns_reason = [](const Checked& c) {
@@ -1317,24 +1324,13 @@ TEST(RootMySql, AnImpostorNamedMariadbdIsNamedAndNotProbed) {
   if (!is_root()) GTEST_SKIP() << "needs root to make a file another user owns";
   TempDir dir;
   chmod(dir.path().c_str(), 0755);
-  std::string path = dir / "mariadbd";
-  std::filesystem::copy_file("/bin/sleep", path);
-  ASSERT_EQ(chown(path.c_str(), 65534, 65534), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    execl(path.c_str(), "mariadbd", "300", nullptr);
-    _exit(127);
-  }
-  ASSERT_TRUE(wait_until([&] {
-    std::error_code ec;
-    return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec) == path;
-  }));
+  NamedProcess impostor(dir, "mariadbd", kNobody);
   Guardd g("", mysql_sections("auto", ""));
   ASSERT_TRUE(g.start()) << g.log();
   auto c = ask(g, "reboot");
-  kill(pid, SIGKILL);
-  int st;
-  waitpid(pid, &st, 0);
+  const pid_t pid = impostor.pid();
+  const std::string path = dir / "mariadbd";
+  impostor.stop();
   const std::string named =
       "ignored, not root's executables: pid " + std::to_string(pid) + " (" + path + ", not root's)";
   for (const char* check : {"mysql-replication", "mysql-connections"}) {

@@ -26,23 +26,29 @@ namespace {
   return ::testing::AssertionSuccess();
 }
 
-TEST(Retention, DecisionsPastRetentionArePrunedAtStart) {
-  Guardd g("retention = forever\n");
+// Records three decisions under `retention = forever`, stops guardd, changes the log with
+// `sql` (making decisions old), and starts it again with `retention = 1d`.
+void restart_with_a_day_of_retention(Guardd& g, const std::string& sql) {
   ASSERT_TRUE(g.start()) << g.log();
   for (int i = 0; i < 3; ++i)
     ASSERT_EQ(varlink_call(g.socket(), "io.guardd.Guard.Check",
                            {{"operation", "reboot"}})["parameters"]["allowed"],
               true);
   ASSERT_EQ(g.stop(), 0) << g.log();
-  // Decisions 1 and 2 are made two days old.
-  ASSERT_TRUE(exec_sql(g.database(),
-                       "UPDATE decisions SET time_us = time_us - 172800000000 WHERE id <= 2"));
-
+  ASSERT_TRUE(exec_sql(g.database(), sql));
   std::string config = read_file(g.config());
   auto at = config.find("retention = forever");
   ASSERT_NE(at, std::string::npos);
   write_file(g.config(), config.replace(at, 19, "retention = 1d"));
   ASSERT_TRUE(g.start()) << g.log();
+}
+
+TEST(Retention, DecisionsPastRetentionArePrunedAtStart) {
+  Guardd g("retention = forever\n");
+  // Decisions 1 and 2 are made two days old.
+  restart_with_a_day_of_retention(
+      g, "UPDATE decisions SET time_us = time_us - 172800000000 WHERE id <= 2");
+  if (HasFatalFailure()) return;
   EXPECT_TRUE(wait_until([&] { return decision_ids(g.database()) == std::set<int64_t>{3}; }))
       << g.log();
   EXPECT_NE(g.log().find("Pruned 2 decisions older than the retention period"), std::string::npos)
@@ -57,19 +63,8 @@ TEST(Retention, DecisionsPastRetentionArePrunedAtStart) {
 // two years old instead of moving the clock, which is the same to guardd.
 TEST(Retention, AClockJumpForwardDoesNotDeleteTheLog) {
   Guardd g("retention = forever\n");
-  ASSERT_TRUE(g.start()) << g.log();
-  for (int i = 0; i < 3; ++i)
-    ASSERT_EQ(varlink_call(g.socket(), "io.guardd.Guard.Check",
-                           {{"operation", "reboot"}})["parameters"]["allowed"],
-              true);
-  ASSERT_EQ(g.stop(), 0) << g.log();
-  ASSERT_TRUE(exec_sql(g.database(), "UPDATE decisions SET time_us = time_us - 63072000000000"));
-
-  std::string config = read_file(g.config());
-  auto at = config.find("retention = forever");
-  ASSERT_NE(at, std::string::npos);
-  write_file(g.config(), config.replace(at, 19, "retention = 1d"));
-  ASSERT_TRUE(g.start()) << g.log();
+  restart_with_a_day_of_retention(g, "UPDATE decisions SET time_us = time_us - 63072000000000");
+  if (HasFatalFailure()) return;
   EXPECT_TRUE(wait_until([&] {
     return g.log().find("past the newest decision on record plus guardd's uptime") !=
            std::string::npos;

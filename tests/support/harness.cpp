@@ -427,4 +427,29 @@ nlohmann::json varlink_call(const std::string& socket, const std::string& method
   return c.reply().value_or(nullptr);
 }
 
+NamedProcess::NamedProcess(TempDir& dir, const std::string& name, std::optional<uid_t> owner) {
+  const std::string path = dir / name;
+  std::filesystem::copy_file("/bin/sleep", path);
+  if (owner && chown(path.c_str(), *owner, *owner) != 0)
+    throw std::runtime_error("chown " + path + ": " + std::strerror(errno));
+  pid_ = fork();
+  if (pid_ == 0) {
+    execl(path.c_str(), name.c_str(), "300", nullptr);
+    _exit(127);
+  }
+  // Until the exec has happened: before it, /proc/PID/exe is the test binary.
+  wait_until([&] {
+    std::error_code ec;
+    return std::filesystem::read_symlink("/proc/" + std::to_string(pid_) + "/exe", ec) == path;
+  });
+}
+
+void NamedProcess::stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int st;
+  waitpid(pid_, &st, 0);
+  pid_ = -1;
+}
+
 }  // namespace guardd::test

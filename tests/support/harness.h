@@ -155,4 +155,24 @@ nlohmann::json varlink_call(const std::string& socket, const std::string& method
 /// True when the test runs as root (needed for setuid, mounts, loop devices).
 bool is_root();
 
+/// The uid and gid of nobody.
+inline constexpr uid_t kNobody = 65534;
+
+/// A process with a name of the test's choosing, standing in for a daemon: a copy of
+/// /bin/sleep named `name` in `dir`, running until stop() or destruction (then reaped, so
+/// no zombie is mistaken for a running daemon). With `owner` (root only), the copy is that
+/// user's: a program any user could have put there.
+class NamedProcess {
+ public:
+  NamedProcess(TempDir& dir, const std::string& name, std::optional<uid_t> owner = std::nullopt);
+  ~NamedProcess() { stop(); }
+  NamedProcess(const NamedProcess&) = delete;
+  NamedProcess& operator=(const NamedProcess&) = delete;
+  void stop();
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
 }  // namespace guardd::test
