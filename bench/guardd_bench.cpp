@@ -49,6 +49,8 @@ constexpr const char* kUsage = R"(Usage: guardd-bench [--quick] [--requests N] [
 Measures guardd and prints tables (and JSON with --json-out):
   1. Check round trip (p50/p99/p99.9, throughput) at 1, 8 and 64 clients with
      (a) the hold check only, (b) the default policy against a local idle MariaDB,
+     (b') the default policy on a replica with two peers (three local MariaDB servers):
+     idle, with 2,000 idle TCP connections on the host, and under mariadb-slap,
      (c) one guardd-protocol hook; each 1-client row as a ratio to the floor (a bare
      Unix-socket echo of the same message plus one write+fdatasync of a record of the
      same size), measured in slices alternating with that row.
@@ -468,6 +470,47 @@ struct MariaDb {
   }
 };
 
+// Idle TCP connections on loopback, both ends held here: they fill the host's socket
+// tables as a busy server's clients do (discovery once formatted every one of them, for
+// every server, at every decision).
+class IdleConnections {
+ public:
+  explicit IdleConnections(int count) {
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (listener < 0 || bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        listen(listener, 64) != 0 ||
+        getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      if (listener >= 0) close(listener);
+      return;
+    }
+    for (int i = 0; i < count; ++i) {
+      int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (client < 0) break;
+      fds_.push_back(client);
+      if (connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) break;
+      int server = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+      if (server < 0) break;
+      fds_.push_back(server);
+      ++count_;
+    }
+    close(listener);
+  }
+  ~IdleConnections() {
+    for (int fd : fds_) close(fd);
+  }
+  IdleConnections(const IdleConnections&) = delete;
+  IdleConnections& operator=(const IdleConnections&) = delete;
+  int count() const { return count_; }
+
+ private:
+  std::vector<int> fds_;
+  int count_ = 0;
+};
+
 void create_million(const std::string& db_path, int rows) {
   {
     auto store = guardd::AuditStore::open(db_path);
@@ -614,7 +657,7 @@ void replica_scenario(const Options& o, Scenario& scenario) {
   const std::string account =
       "CREATE USER 'guardd'@'localhost' IDENTIFIED BY 'bench'; "
       "CREATE USER 'guardd'@'127.0.0.1' IDENTIFIED BY 'bench'; "
-      "GRANT PROCESS, SLAVE MONITOR, REPLICATION MASTER ADMIN ON *.* TO "
+      "GRANT PROCESS, SLAVE MONITOR, REPLICATION MASTER ADMIN, BINLOG MONITOR ON *.* TO "
       "'guardd'@'localhost', 'guardd'@'127.0.0.1'";
   if (!primary.ok || !replica.ok || !peer.ok || !primary.sql(account) ||
       !replica.replicate_from(primary) || !peer.replicate_from(primary)) {
@@ -634,6 +677,10 @@ void replica_scenario(const Options& o, Scenario& scenario) {
       policy.replace(at, from.size(), to);
   Daemon guard(o, policy, "");
   scenario("replica + 2 peers", guard.socket);
+  {
+    IdleConnections crowd(2000);
+    scenario(fmt::format("  + {} TCP conns", crowd.count()), guard.socket);
+  }
 
   pid_t load = spawn({"/usr/bin/mariadb-slap", "--no-defaults", "-uroot", "-S", primary.socket(),
                       "--concurrency=8", "--iterations=1000000", "--number-of-queries=100000",

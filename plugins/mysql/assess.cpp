@@ -173,7 +173,8 @@ std::string peer_problem(const PeerState& peer, const SourcePosition& source,
         fmt::join(errant, ", "));
   if (this_replica_read_only && peer.read_only == false)
     return "writable (read_only = OFF) where this replica is read-only";
-  if (auto missing = not_yet_received(source, peer.position); !missing.empty()) return missing;
+  if (auto receipt = received(source, peer.position); receipt.state != Receipt::State::All)
+    return receipt.detail;
   if (peer.sql_delay > 0)
     return fmt::format("a delayed replica (SQL_Delay = {} s)", peer.sql_delay);
   if (!peer.lag_seconds) return "lag unknown";

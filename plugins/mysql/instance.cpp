@@ -26,6 +26,12 @@ std::optional<std::string> server_name(const procfs::ProcessNames& p) {
   return std::nullopt;
 }
 
+// Where a server's own paths are reached from guardd: through /proc/PID/root when it runs
+// in another mount namespace (a container), else as they are.
+std::string server_root(const Instance& inst, const std::string& proc_root) {
+  return inst.other_namespace ? proc_root + "/" + std::to_string(inst.pid) + "/root" : "";
+}
+
 std::optional<pid_t> read_pid_file(const std::string& path) {
   std::ifstream in(path);
   long pid = 0;
@@ -89,8 +95,84 @@ ServerArgs parse_server_args(const std::vector<std::string>& argv) {
   return args;
 }
 
-Discovery discover_instances(const std::string& proc_root) {
+namespace {
+
+// Everything discovery reads of one server process but its pid file.
+std::optional<Instance> look_at(procfs::FoundProcess& server, const std::string& proc_root) {
+  const pid_t pid = server.pid;
+  auto argv = procfs::read_argv(pid, proc_root);
+  if (!argv) return std::nullopt;
+  ServerArgs args = parse_server_args(*argv);
+  Instance inst;
+  inst.pid = pid;
+  inst.name = std::move(server.name);
+  inst.exe = server.exe.value_or("");
+  inst.defaults_file = args.defaults_file.value_or("");
+  inst.defaults_group_suffix = args.group_suffix.value_or("");
+  // A server in a container is reached, and its files read, through its own root.
+  inst.other_namespace = in_other_mount_namespace(pid, proc_root);
+  const std::string root = server_root(inst, proc_root);
+  // What the option files say, read as this server reads them (its group suffix
+  // included); its command line wins over them.
+  const ConfiguredServer configured = read_server_options(
+      server_option_files(args.defaults_file, args.extra_file, args.no_defaults, root),
+      inst.defaults_group_suffix);
+  inst.socket = args.socket.value_or(configured.socket.value_or(kDefaultSocket));
+  inst.datadir = args.datadir.value_or(configured.datadir.value_or(kDefaultDatadir));
+  inst.port = args.port.value_or(configured.port.value_or(3306));
+  inst.pid_file = args.pid_file.value_or(configured.pid_file.value_or(""));
+  if (!inst.pid_file.empty() && inst.pid_file[0] != '/')
+    inst.pid_file = inst.datadir + "/" + inst.pid_file;
+  // What the kernel says the server listens on beats any guess from its arguments: an
+  // option file, [client-server] or a group suffix may have put the socket elsewhere.
+  auto listening = listening_sockets(pid, proc_root);
+  if (!listening.unix_paths.empty()) {
+    auto& paths = listening.unix_paths;
+    auto it = std::find(paths.begin(), paths.end(), inst.socket);
+    inst.socket = it != paths.end() ? *it : paths.front();
+    inst.socket_listening = true;
+  }
+  if (!listening.tcp_ports.empty()) {
+    auto& ports = listening.tcp_ports;
+    if (std::find(ports.begin(), ports.end(), inst.port) == ports.end()) inst.port = ports.front();
+  }
+  // Without --datadir, the server's working directory is its datadir (it chdir()s
+  // there at start), whatever option file set it.
+  if (!args.datadir && !inst.other_namespace) {
+    char cwd[PATH_MAX];
+    std::string link = proc_root + "/" + std::to_string(pid) + "/cwd";
+    ssize_t n = readlink(link.c_str(), cwd, sizeof cwd - 1);
+    if (n > 0) inst.datadir.assign(cwd, static_cast<size_t>(n));
+  }
+  inst.connect_socket = root + inst.socket;
+  return inst;
+}
+
+}  // namespace
+
+std::optional<Instance> KnownServers::find(pid_t pid, unsigned long long start_time) const {
+  std::lock_guard lock(mutex_);
+  auto it = known_.find(pid);
+  if (it == known_.end() || it->second.first != start_time) return std::nullopt;
+  return it->second.second;
+}
+
+void KnownServers::remember(const Instance& instance, unsigned long long start_time) {
+  if (!instance.socket_listening) return;  // starting: its sockets are not all there yet
+  std::lock_guard lock(mutex_);
+  known_.insert_or_assign(instance.pid, std::pair{start_time, instance});
+}
+
+void KnownServers::keep_only(const std::vector<pid_t>& alive) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(known_, [&](const auto& entry) {
+    return !std::binary_search(alive.begin(), alive.end(), entry.first);
+  });
+}
+
+Discovery discover_instances(const std::string& proc_root, KnownServers* known) {
   Discovery found;
+  std::vector<pid_t> alive;
   for (auto& server : procfs::find_processes(server_name, proc_root)) {
     const pid_t pid = server.pid;
     // Any local user can run a copy of a shell named mariadbd: only a root-owned program
@@ -100,62 +182,29 @@ Discovery discover_instances(const std::string& proc_root) {
           fmt::format("pid {} ({}, not root's)", pid, server.exe.value_or("?")));
       continue;
     }
-    auto argv = procfs::read_argv(pid, proc_root);
-    if (!argv) continue;
-    ServerArgs args = parse_server_args(*argv);
-    Instance inst;
-    inst.pid = pid;
-    inst.name = std::move(server.name);
-    inst.exe = server.exe.value_or("");
-    inst.defaults_file = args.defaults_file.value_or("");
-    inst.defaults_group_suffix = args.group_suffix.value_or("");
-    // A server in a container is reached, and its files read, through its own root.
-    inst.other_namespace = in_other_mount_namespace(pid, proc_root);
-    const std::string root =
-        inst.other_namespace ? proc_root + "/" + std::to_string(pid) + "/root" : "";
-    // What the option files say, read as this server reads them (its group suffix
-    // included); its command line wins over them.
-    const ConfiguredServer configured = read_server_options(
-        server_option_files(args.defaults_file, args.extra_file, args.no_defaults, root),
-        inst.defaults_group_suffix);
-    inst.socket = args.socket.value_or(configured.socket.value_or(kDefaultSocket));
-    inst.datadir = args.datadir.value_or(configured.datadir.value_or(kDefaultDatadir));
-    inst.port = args.port.value_or(configured.port.value_or(3306));
-    inst.pid_file = args.pid_file.value_or(configured.pid_file.value_or(""));
-    if (!inst.pid_file.empty() && inst.pid_file[0] != '/')
-      inst.pid_file = inst.datadir + "/" + inst.pid_file;
-    // What the kernel says the server listens on beats any guess from its arguments: an
-    // option file, [client-server] or a group suffix may have put the socket elsewhere.
-    auto listening = listening_sockets(pid, proc_root);
-    if (!listening.unix_paths.empty()) {
-      auto& paths = listening.unix_paths;
-      auto it = std::find(paths.begin(), paths.end(), inst.socket);
-      inst.socket = it != paths.end() ? *it : paths.front();
-      inst.socket_listening = true;
+    alive.push_back(pid);
+    std::optional<Instance> inst = known ? known->find(pid, server.start_time) : std::nullopt;
+    if (!inst) {
+      inst = look_at(server, proc_root);
+      if (!inst) continue;  // gone
+      if (known) known->remember(*inst, server.start_time);
     }
-    if (!listening.tcp_ports.empty()) {
-      auto& ports = listening.tcp_ports;
-      if (std::find(ports.begin(), ports.end(), inst.port) == ports.end())
-        inst.port = ports.front();
-    }
-    // Without --datadir, the server's working directory is its datadir (it chdir()s
-    // there at start), whatever option file set it.
-    if (!args.datadir && !inst.other_namespace) {
-      char cwd[PATH_MAX];
-      std::string link = proc_root + "/" + std::to_string(pid) + "/cwd";
-      ssize_t n = readlink(link.c_str(), cwd, sizeof cwd - 1);
-      if (n > 0) inst.datadir.assign(cwd, static_cast<size_t>(n));
-    }
-    inst.connect_socket = root + inst.socket;
-    if (!inst.pid_file.empty())
-      inst.pid_file_confirmed = read_pid_file(root + inst.pid_file) == pid;
-    found.servers.push_back(std::move(inst));
+    // The pid file is read each time: a server that exits leaves it, a new one rewrites it.
+    if (!inst->pid_file.empty())
+      inst->pid_file_confirmed =
+          read_pid_file(server_root(*inst, proc_root) + inst->pid_file) == pid;
+    found.servers.push_back(std::move(*inst));
   }
+  std::sort(alive.begin(), alive.end());
+  if (known) known->keep_only(alive);
   return found;
 }
 
 std::shared_ptr<const Discovery> running_instances(DecisionScope& scope) {
-  return scope.shared<Discovery>("mysql-discovery", [] { return discover_instances(); });
+  // For the life of guardd: a server process is looked at closely once.
+  static KnownServers known;
+  return scope.shared<Discovery>("mysql-discovery",
+                                 [] { return discover_instances("/proc", &known); });
 }
 
 std::string impostor_note(const Discovery& discovery) {

@@ -3,7 +3,9 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,8 +56,27 @@ struct Discovery {
   std::vector<std::string> impostors;  // "pid 4711 (/home/eve/mariadbd, not root's)"
 };
 
-/// Every running mysqld/mariadbd (zombies, *_safe wrappers and impostors skipped).
-Discovery discover_instances(const std::string& proc_root = "/proc");
+/// What discovery learned of each server process, kept while that process runs: its
+/// command line, option files, sockets and working directory are read at its start, so a
+/// second look at the same process (same pid, same start time) learns nothing new. Only
+/// what is complete is kept: a server not yet listening is looked at again.
+class KnownServers {
+ public:
+  /// The instance found earlier for this process, if any.
+  std::optional<Instance> find(pid_t pid, unsigned long long start_time) const;
+  /// Keeps what was found of a listening server.
+  void remember(const Instance& instance, unsigned long long start_time);
+  /// Forgets every process not in `alive` (pids in ascending order).
+  void keep_only(const std::vector<pid_t>& alive);
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<pid_t, std::pair<unsigned long long, Instance>> known_;  // pid: start time, instance
+};
+
+/// Every running mysqld/mariadbd (zombies, *_safe wrappers and impostors skipped). With
+/// `known`, a server process seen before is not looked at again, but for its pid file.
+Discovery discover_instances(const std::string& proc_root = "/proc", KnownServers* known = nullptr);
 
 /// The running instances, found once per decision and shared by every check of it that
 /// asks (the MySQL checks, the block-device check's datadir test).

@@ -16,6 +16,10 @@
 
 #include <fmt/format.h>
 
+#include "daemon/config_values.h"
+#include "plugins/mysql/in_parallel.h"
+#include "plugins/mysql/shared_probe.h"
+
 namespace guardd::mysql {
 namespace {
 
@@ -94,12 +98,10 @@ std::chrono::steady_clock::time_point peer_deadline(
   return std::min(deadline, std::chrono::steady_clock::now() + kPeerTimeout);
 }
 
+// A port as a server lists it; MySQL's default where it lists none that parses.
 int to_port(const std::string& text) {
-  try {
-    return std::stoi(text);
-  } catch (...) {
-    return 3306;
-  }
+  auto port = parse_integer(text, 1, 65535);
+  return port ? static_cast<int>(*port) : 3306;
 }
 
 int64_t to_int(const std::optional<std::string>& text) {
@@ -194,8 +196,9 @@ PeerState ask_peer(const Row& host_row, int64_t source_id, const SourcePosition*
       return peer;
     }
     read_channel(*rows, source_id, peer);
+    // Only a peer behind is given time: positions that cannot be compared never will be.
     const bool settled = wait_for == nullptr || !peer.replicates || peer.io_running != "Yes" ||
-                         not_yet_received(*wait_for, peer.position).empty();
+                         received(*wait_for, peer.position).state != Receipt::State::Behind;
     if (settled || std::chrono::steady_clock::now() + kCatchUpPoll > catch_up_until) return peer;
     std::this_thread::sleep_for(kCatchUpPoll);
   }
@@ -281,10 +284,13 @@ SourceView ask_source(const Row& channel, int64_t own_server_id, AskPeers ask_pe
   if (ask_peers == AskPeers::Yes) s.position = read_source_position(**conn);
   conn->reset();  // the source is not kept waiting while the peers are asked
   if (ask_peers == AskPeers::No) return s;
-  for (const auto& r : *hosts) {
-    if (to_int(column(r, {"Server_id"})) == own_server_id) continue;
-    s.peers.push_back(ask_peer(r, s.server_id, &s.position, settings, peer_deadline(deadline)));
-  }
+  std::vector<Row> others;
+  for (const auto& r : *hosts)
+    if (to_int(column(r, {"Server_id"})) != own_server_id) others.push_back(r);
+  const auto peers_until = peer_deadline(deadline);
+  s.peers = in_parallel(others, [&](const Row& r) {
+    return ask_peer(r, s.server_id, &s.position, settings, peers_until);
+  });
   return s;
 }
 
@@ -297,7 +303,7 @@ std::vector<GaleraPeer> ask_galera_peers(const ProbeData& d, const Instance& sel
   for (const auto& r : d.wsrep_status)
     if (column(r, {"Variable_name"}).value_or("") == "wsrep_incoming_addresses")
       addresses = column(r, {"Value"}).value_or("");
-  std::vector<GaleraPeer> peers;
+  std::vector<std::string> others;  // host:port of the other nodes
   std::stringstream list(addresses);
   std::string address;
   bool self_seen = false;
@@ -309,39 +315,49 @@ std::vector<GaleraPeer> ask_galera_peers(const ProbeData& d, const Instance& sel
       continue;
     }
     std::string host = address.substr(0, colon);
-    int port = to_port(address.substr(colon + 1));
-    if (port == self.port && (host == "127.0.0.1" || host == "localhost" || host == "::1")) {
+    if (to_port(address.substr(colon + 1)) == self.port &&
+        (host == "127.0.0.1" || host == "localhost" || host == "::1")) {
       self_seen = true;
       continue;  // this node
     }
+    others.push_back(address);
+  }
+  // Each asked about itself; nullopt when it turns out to be this node by another name.
+  const auto peers_until = peer_deadline(deadline);
+  auto answers = in_parallel(others, [&](const std::string& addr) -> std::optional<GaleraPeer> {
+    const auto colon = addr.rfind(':');
     GaleraPeer peer;
-    peer.address = address;
-    auto conn = connect_tcp(host, port, settings, peer_deadline(deadline));
+    peer.address = addr;
+    auto conn =
+        connect_tcp(addr.substr(0, colon), to_port(addr.substr(colon + 1)), settings, peers_until);
     if (!conn) {
       peer.error = "unreachable: " + login_hint(conn.error(), settings);
-      peers.push_back(std::move(peer));
-      continue;
+      return peer;
     }
     auto rows = (*conn)->query(
         "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state_comment', "
         "'wsrep_cluster_status', 'wsrep_gcomm_uuid')");
     if (!rows) {
       peer.error = "cannot read its Galera status: " + rows.error();
-    } else {
-      std::string uuid;
-      for (const auto& r : *rows) {
-        std::string name = column(r, {"Variable_name"}).value_or("");
-        std::string value = column(r, {"Value"}).value_or("");
-        if (name == "wsrep_local_state_comment") peer.local_state = value;
-        if (name == "wsrep_cluster_status") peer.cluster_status = value;
-        if (name == "wsrep_gcomm_uuid") uuid = value;
-      }
-      if (!uuid.empty() && uuid == d.galera_node_uuid) {
-        self_seen = true;
-        continue;  // this node, by another name
-      }
+      return peer;
     }
-    peers.push_back(std::move(peer));
+    std::string uuid;
+    for (const auto& r : *rows) {
+      std::string name = column(r, {"Variable_name"}).value_or("");
+      std::string value = column(r, {"Value"}).value_or("");
+      if (name == "wsrep_local_state_comment") peer.local_state = value;
+      if (name == "wsrep_cluster_status") peer.cluster_status = value;
+      if (name == "wsrep_gcomm_uuid") uuid = value;
+    }
+    if (!uuid.empty() && uuid == d.galera_node_uuid) return std::nullopt;
+    return peer;
+  });
+  std::vector<GaleraPeer> peers;
+  for (auto& answer : answers) {
+    if (answer)
+      peers.push_back(std::move(*answer));
+    else
+      self_seen = true;
   }
   // A member without a client address cannot be asked, so it is no verified data copy
   // (an arbitrator has none; a node whose wsrep_node_incoming_address resolves to AUTO
@@ -559,25 +575,14 @@ ClosedSessions& closed_sessions() {
   return sessions;
 }
 
-// One lock per instance socket, for the life of the process.
-std::timed_mutex& instance_lock(const std::string& socket) {
-  static std::mutex guard;
-  static std::map<std::string, std::unique_ptr<std::timed_mutex>> locks;
-  std::lock_guard lock(guard);
-  auto& m = locks[socket];
-  if (!m) m = std::make_unique<std::timed_mutex>();
-  return *m;
-}
+namespace {
 
-InstanceProbe probe_instance(const Instance& instance, const ProbeSettings& settings,
-                             std::chrono::steady_clock::time_point deadline) {
+// One probe of `instance`: its own queries, then every source, peer and Galera node it
+// names, asked in parallel.
+InstanceProbe probe_now(const Instance& instance, const ProbeSettings& settings,
+                        std::chrono::steady_clock::time_point deadline) {
   InstanceProbe p;
   p.instance = instance;
-  std::unique_lock serial(instance_lock(instance.connect_socket), std::defer_lock);
-  if (!serial.try_lock_until(deadline)) {
-    p.error = "timed out waiting for another probe of this instance";
-    return p;
-  }
   Endpoint ep{instance.connect_socket, "", instance.port, settings.defaults_file};
   auto conn = Connection::open(ep, deadline, settings.defaults_file.empty() ? os_user() : "");
   if (!conn) {
@@ -603,23 +608,43 @@ InstanceProbe probe_instance(const Instance& instance, const ProbeSettings& sett
   // Every channel's source is asked, whatever the threads say: a source that does not
   // answer leaves its data here, whether the IO thread retries, gave up after
   // master_retry_count, or was stopped by a DBA preparing a promotion.
-  for (const auto& channel : data->replica_status) {
+  p.sources = in_parallel(data->replica_status, [&](const Row& channel) {
     auto ask_peers = is_replicating(channel) ? AskPeers::Yes : AskPeers::No;
-    p.sources.push_back(ask_source(channel, data->server_id, ask_peers, settings, deadline));
-  }
+    return ask_source(channel, data->server_id, ask_peers, settings, deadline);
+  });
   if (!data->replica_status.empty() &&
       std::any_of(data->processlist.begin(), data->processlist.end(), is_binlog_dump)) {
     auto hosts = registered_replicas(**conn);
     if (!hosts) {
       p.downstream_error = "cannot list its replicas: " + hosts.error();
     } else {
-      for (const auto& r : *hosts)
-        p.downstream.push_back(
-            ask_peer(r, data->server_id, nullptr, settings, peer_deadline(deadline)));
+      const auto peers_until = peer_deadline(deadline);
+      p.downstream = in_parallel(*hosts, [&](const Row& r) {
+        return ask_peer(r, data->server_id, nullptr, settings, peers_until);
+      });
     }
   }
   p.data = std::move(*data);
   return p;
+}
+
+}  // namespace
+
+InstanceProbe probe_instance(const Instance& instance, const ProbeSettings& settings,
+                             std::chrono::steady_clock::time_point deadline) {
+  static SharedProbes probes;
+  // Shared only among callers that expect the same process and log in as the same account.
+  const std::string variant = fmt::format("{}#{}", instance.pid, settings.defaults_file);
+  auto shared = probes.join(instance.connect_socket, variant, deadline,
+                            [&] { return probe_now(instance, settings, deadline); });
+  if (!shared) {
+    InstanceProbe p;
+    p.instance = instance;
+    p.error = "timed out waiting for another probe of this instance";
+    return p;
+  }
+  shared->instance = instance;  // as this caller's discovery found it
+  return std::move(*shared);
 }
 
 }  // namespace guardd::mysql

@@ -99,9 +99,10 @@ struct ProbeSettings {
   std::string defaults_file;  // a dedicated monitoring account when set
 };
 
-/// Connects over the instance's unix socket and runs the queries, before `deadline`.
-/// Probes of one instance are serialised within the process, so concurrent decisions never
-/// see each other's sessions as clients.
+/// Connects over the instance's unix socket and runs the queries, then asks the sources,
+/// peers and Galera nodes it names in parallel, before `deadline`. One probe of an instance
+/// runs at a time in the process (concurrent decisions never see each other's sessions as
+/// clients); callers that arrive while one runs share the next (see SharedProbes).
 InstanceProbe probe_instance(const Instance& instance, const ProbeSettings& settings,
                              std::chrono::steady_clock::time_point deadline);
 

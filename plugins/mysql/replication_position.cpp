@@ -57,15 +57,17 @@ std::optional<std::vector<Gtid>> parse_gtid_list(std::string_view text) {
   }
 }
 
-std::string not_yet_received(const SourcePosition& source, const ReplicaPosition& replica) {
+Receipt received(const SourcePosition& source, const ReplicaPosition& replica) {
+  using State = Receipt::State;
   // GTIDs where both sides have them: a domain's sequence numbers only grow, so what the
   // replica lacks is the difference, counted in transactions.
   if (replica.uses_gtid && !source.gtid_binlog_pos.empty()) {
     auto wanted = parse_gtid_list(source.gtid_binlog_pos);
     auto received = parse_gtid_list(replica.gtid_io_pos);
     if (!wanted || !received)
-      return fmt::format("its received position '{}' cannot be compared with the source's '{}'",
-                         replica.gtid_io_pos, source.gtid_binlog_pos);
+      return {State::Incomparable,
+              fmt::format("its received position '{}' cannot be compared with the source's '{}'",
+                          replica.gtid_io_pos, source.gtid_binlog_pos)};
     const auto have = by_domain(*received);
     uint64_t missing = 0;
     for (const auto& [domain, seq] : by_domain(*wanted)) {
@@ -73,25 +75,27 @@ std::string not_yet_received(const SourcePosition& source, const ReplicaPosition
       const uint64_t got = it == have.end() ? 0 : it->second;
       if (seq > got) missing += seq - got;
     }
-    if (missing == 0) return "";
-    return fmt::format("{} transaction(s) not received (received up to {}, the source is at {})",
-                       missing, replica.gtid_io_pos.empty() ? "nothing" : replica.gtid_io_pos,
-                       source.gtid_binlog_pos);
+    if (missing == 0) return {};
+    return {State::Behind,
+            fmt::format("{} transaction(s) not received (received up to {}, the source is at {})",
+                        missing, replica.gtid_io_pos.empty() ? "nothing" : replica.gtid_io_pos,
+                        source.gtid_binlog_pos)};
   }
   // Otherwise binary log coordinates: the replica reads the source's own files, so its
   // read position and the source's current one name the same file and offset.
   if (!source.file.empty() && source.position >= 0 && !replica.file.empty() &&
       replica.position >= 0) {
     if (std::tie(replica.file, replica.position) >= std::tie(source.file, source.position))
-      return "";
-    return fmt::format(
-        "not received up to the source's position (received up to {}:{}, the "
-        "source is at {}:{})",
-        replica.file, replica.position, source.file, source.position);
+      return {};
+    return {State::Behind,
+            fmt::format("not received up to the source's position (received up "
+                        "to {}:{}, the source is at {}:{})",
+                        replica.file, replica.position, source.file, source.position)};
   }
-  return "its received position cannot be compared with the source's (without GTIDs, reading "
-         "the source's SHOW MASTER STATUS needs BINLOG MONITOR on MariaDB, REPLICATION CLIENT "
-         "on MySQL)";
+  return {State::Incomparable,
+          "its received position cannot be compared with the source's (without GTIDs, reading "
+          "the source's SHOW MASTER STATUS needs BINLOG MONITOR on MariaDB, REPLICATION CLIENT "
+          "on MySQL)"};
 }
 
 std::vector<std::string> errant_transactions(const SourcePosition& source,

@@ -40,9 +40,20 @@ struct ReplicaPosition {
   std::string gtid_binlog_state;  // MariaDB: the replica's own binary log
 };
 
-/// Empty when `replica` has received everything `source` had logged; otherwise what it
-/// lacks ("3 transaction(s) not received: ..."), or why the two cannot be compared.
-std::string not_yet_received(const SourcePosition& source, const ReplicaPosition& replica);
+/// How much of what its source had logged a replica has received.
+struct Receipt {
+  enum class State {
+    All,           // everything the source had logged when asked
+    Behind,        // not yet all of it
+    Incomparable,  // the positions cannot be compared (a grant or a GTID missing)
+  };
+  State state = State::All;
+  std::string detail;  // what it lacks ("3 transaction(s) not received: ..."), or why the
+                       // positions cannot be compared; empty for All
+};
+
+/// Compares what `replica` has received with where `source` stood.
+Receipt received(const SourcePosition& source, const ReplicaPosition& replica);
 
 /// The transactions the replica (server id `replica_id`) logged itself that its source
 /// does not have, as GTIDs ("0-3-12"); empty when none, or without GTIDs to compare.

@@ -47,7 +47,11 @@ std::optional<Stat> read_stat(pid_t pid, const std::string& proc_root) {
   if (open == std::string::npos || close == std::string::npos || close < open) return std::nullopt;
   Stat st;
   st.comm = text->substr(open + 1, close - open - 1);
-  if (std::sscanf(text->c_str() + close + 1, " %c %d", &st.state, &st.ppid) != 2)
+  // state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime
+  // cutime cstime priority nice num_threads itrealvalue starttime
+  if (std::sscanf(text->c_str() + close + 1,
+                  " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                  &st.state, &st.ppid, &st.start_time) < 2)
     return std::nullopt;
   return st;
 }
@@ -157,8 +161,8 @@ std::vector<FoundProcess> find_processes(
     if (!name) continue;
     auto st = read_stat(pid, proc_root);
     if (!st || st->state == 'Z' || st->state == 'X') continue;  // gone, or a zombie
-    found.push_back(
-        {pid, std::move(*name), std::move(names.exe), executable_owner(pid, proc_root)});
+    found.push_back({pid, std::move(*name), std::move(names.exe), executable_owner(pid, proc_root),
+                     st->start_time});
   }
   return found;
 }

@@ -16,6 +16,7 @@ struct Stat {
   std::string comm;  // the name the process was started under (15 characters at most)
   char state = '?';  // R, S, D, Z, T, ...
   pid_t ppid = 0;
+  unsigned long long start_time = 0;  // clock ticks after boot: with the pid, names one process
 };
 
 /// Parses /proc/PID/stat; nullopt when the process is gone or unreadable.
@@ -65,6 +66,7 @@ struct FoundProcess {
   std::string name;
   std::optional<std::string> exe;
   ExecutableOwner owner = ExecutableOwner::Unknown;
+  unsigned long long start_time = 0;  // see Stat
 };
 
 /// Scans /proc for the processes `pick` names. Reads only comm and exe of every process

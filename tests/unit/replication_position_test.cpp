@@ -7,6 +7,13 @@
 namespace guardd::mysql {
 namespace {
 
+// What a replica lacks, or why it cannot be told; "" when it has everything.
+std::string not_yet_received(const SourcePosition& source, const ReplicaPosition& replica) {
+  const Receipt r = received(source, replica);
+  EXPECT_EQ(r.state == Receipt::State::All, r.detail.empty()) << r.detail;
+  return r.detail;
+}
+
 TEST(ReplicationPosition, ParsesMariadbGtidLists) {
   auto list = parse_gtid_list(" 0-1-100,\n1-2-7 ");
   ASSERT_TRUE(list.has_value());
@@ -32,8 +39,10 @@ TEST(ReplicationPosition, TransactionsNotReceivedAreCountedPerDomain) {
   EXPECT_EQ(not_yet_received(source, replica),
             "52 transaction(s) not received (received up to 0-1-98, the source is at "
             "0-1-100,1-1-50)");
+  EXPECT_EQ(received(source, replica).state, Receipt::State::Behind);
   replica.gtid_io_pos = "0-1-nonsense";
   EXPECT_NE(not_yet_received(source, replica).find("cannot be compared"), std::string::npos);
+  EXPECT_EQ(received(source, replica).state, Receipt::State::Incomparable);
 }
 
 TEST(ReplicationPosition, BinlogCoordinatesWithoutGtids) {
@@ -49,6 +58,8 @@ TEST(ReplicationPosition, BinlogCoordinatesWithoutGtids) {
   EXPECT_NE(not_yet_received(source, replica), "") << "an older file is behind";
   source.file.clear();  // SHOW MASTER STATUS not readable
   EXPECT_NE(not_yet_received(source, replica).find("needs BINLOG MONITOR"), std::string::npos);
+  EXPECT_EQ(received(source, replica).state, Receipt::State::Incomparable)
+      << "never waited for: it will not change";
 }
 
 TEST(ReplicationPosition, ErrantTransactionsAreTheReplicasOwnWritesTheSourceLacks) {
