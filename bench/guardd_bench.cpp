@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -136,8 +137,12 @@ std::string make_temp_dir(const char* tag) {
 }
 
 pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
+  const pid_t bench = getpid();
   pid_t pid = fork();
   if (pid == 0) {
+    // A bench stopped by a signal or a timeout takes its servers and daemons with it.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != bench) _exit(1);
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 1);
     dup2(fd, 2);

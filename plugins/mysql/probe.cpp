@@ -7,6 +7,7 @@
 #include <cctype>
 #include <deque>
 #include <fstream>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -225,6 +226,33 @@ SourcePosition read_source_position(Connection& conn) {
   return pos;
 }
 
+// Semi-sync on a source: whether it waits for acknowledgements, from how many replicas
+// at once (MySQL's wait_for_*_count; MariaDB waits for one), and how many ack now. Nothing
+// is read where no semi-sync plugin is loaded (asynchronous replication).
+void read_semi_sync(Connection& conn, SourceView& s) {
+  auto value_of = [](const Row& r) { return column(r, {"Value"}).value_or(""); };
+  auto vars = conn.query(
+      "SHOW GLOBAL VARIABLES WHERE Variable_name IN "
+      "('rpl_semi_sync_master_enabled', 'rpl_semi_sync_source_enabled', "
+      "'rpl_semi_sync_master_wait_for_slave_count', "
+      "'rpl_semi_sync_source_wait_for_replica_count')");
+  if (!vars) return;
+  for (const auto& r : *vars) {
+    const std::string name = column(r, {"Variable_name"}).value_or("");
+    if (name.find("enabled") != std::string::npos) s.semi_sync_enabled = value_of(r) == "ON";
+    if (name.find("wait_for") != std::string::npos)
+      s.semi_sync_wait_for = std::max(1, std::atoi(value_of(r).c_str()));
+  }
+  // SHOW GLOBAL STATUS sums every session's counters (a millisecond on a busy server): only
+  // when the source waits for acknowledgements at all.
+  if (!s.semi_sync_enabled) return;
+  auto status = conn.query(
+      "SHOW GLOBAL STATUS WHERE Variable_name IN "
+      "('Rpl_semi_sync_master_clients', 'Rpl_semi_sync_source_clients')");
+  if (!status) return;
+  for (const auto& r : *status) s.semi_sync_clients = std::atoi(value_of(r).c_str());
+}
+
 // Whether the peers of a channel's source are asked too: only a replicating channel is
 // judged against them.
 enum class AskPeers { No, Yes };
@@ -262,25 +290,7 @@ SourceView ask_source(const Row& channel, int64_t own_server_id, AskPeers ask_pe
         hosts.error();
     return s;
   }
-  // Semi-sync: whether the source waits for acknowledgements, from how many replicas at
-  // once (MySQL's wait_for_*_count; MariaDB waits for one), and how many ack now.
-  for (const char* sql : {"SHOW GLOBAL VARIABLES WHERE Variable_name IN "
-                          "('rpl_semi_sync_master_enabled', 'rpl_semi_sync_source_enabled', "
-                          "'rpl_semi_sync_master_wait_for_slave_count', "
-                          "'rpl_semi_sync_source_wait_for_replica_count')",
-                          "SHOW GLOBAL STATUS WHERE Variable_name IN "
-                          "('Rpl_semi_sync_master_clients', 'Rpl_semi_sync_source_clients')"}) {
-    auto rows = (*conn)->query(sql);
-    if (!rows) continue;  // no semi-sync plugin: asynchronous replication
-    for (const auto& r : *rows) {
-      std::string name = column(r, {"Variable_name"}).value_or("");
-      std::string value = column(r, {"Value"}).value_or("");
-      if (name.find("enabled") != std::string::npos) s.semi_sync_enabled = value == "ON";
-      if (name.find("clients") != std::string::npos) s.semi_sync_clients = std::atoi(value.c_str());
-      if (name.find("wait_for") != std::string::npos)
-        s.semi_sync_wait_for = std::max(1, std::atoi(value.c_str()));
-    }
-  }
+  read_semi_sync(**conn, s);
   if (ask_peers == AskPeers::Yes) s.position = read_source_position(**conn);
   conn->reset();  // the source is not kept waiting while the peers are asked
   if (ask_peers == AskPeers::No) return s;
@@ -461,10 +471,13 @@ Result<ProbeData> collect(Connection& conn) {
       "SELECT CONNECTION_ID() AS id, SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AS account, "
       "@@server_id AS server_id, @@pid_file AS pid_file, @@datadir AS datadir, "
       "@@read_only AS read_only";
-  auto id = conn.query(who + (d.mariadb ? ", @@wsrep_on AS wsrep_on" : ", @@server_uuid AS uuid"));
+  // MariaDB (10.3+) has semi-sync built in, so its switch can be read with the rest.
+  auto id = conn.query(who + (d.mariadb ? ", @@wsrep_on AS wsrep_on, "
+                                          "@@rpl_semi_sync_slave_enabled AS semi_sync_enabled"
+                                        : ", @@server_uuid AS uuid"));
   if (!id) id = conn.query(who);
   if (!id) return Error{"cannot read the connection id: " + id.error()};
-  std::optional<bool> wsrep_on;
+  std::optional<bool> wsrep_on, semi_sync_enabled;
   if (!id->empty()) {
     Row& first = (*id)[0];
     d.connection_id = std::stoll(first["id"].value_or("0"));
@@ -475,6 +488,8 @@ Result<ProbeData> collect(Connection& conn) {
     d.read_only = first["read_only"].value_or("0") != "0";
     d.server_uuid = first.count("uuid") ? first["uuid"].value_or("") : "";
     if (first.count("wsrep_on")) wsrep_on = first["wsrep_on"].value_or("0") == "1";
+    if (first.count("semi_sync_enabled"))
+      semi_sync_enabled = first["semi_sync_enabled"].value_or("0") == "1";
   }
   auto grants = conn.query("SHOW GRANTS");
   if (!grants) return Error{"cannot read the account's grants: " + grants.error()};
@@ -516,7 +531,9 @@ Result<ProbeData> collect(Connection& conn) {
   auto rs = conn.query(replica_status_sql(d.version));
   if (!rs) return Error{"cannot read replica status: " + rs.error()};
   d.replica_status = std::move(*rs);
-  if (!d.replica_status.empty()) {
+  // A replica acknowledges semi-sync commits only with its switch on (SHOW GLOBAL STATUS
+  // sums every session's counters: not read when the switch says no).
+  if (!d.replica_status.empty() && semi_sync_enabled.value_or(true)) {
     auto semi = conn.query(
         "SHOW GLOBAL STATUS WHERE Variable_name IN "
         "('Rpl_semi_sync_slave_status', 'Rpl_semi_sync_replica_status')");
@@ -577,10 +594,47 @@ ClosedSessions& closed_sessions() {
 
 namespace {
 
+// How one replication channel's source is asked.
+struct SourceAsk {
+  Row channel;
+  int64_t own_server_id = 0;
+  AskPeers ask_peers = AskPeers::No;
+};
+
+SourceAsk source_ask(const Row& channel, int64_t own_server_id) {
+  return {channel, own_server_id, is_replicating(channel) ? AskPeers::Yes : AskPeers::No};
+}
+
+// True when two asks put the same questions to the same source.
+bool same_ask(const SourceAsk& a, const SourceAsk& b) {
+  auto what = [](const SourceAsk& s) {
+    return std::tuple(column(s.channel, {"Connection_name", "Channel_Name"}),
+                      column(s.channel, {"Source_Host", "Master_Host"}),
+                      column(s.channel, {"Source_Port", "Master_Port"}),
+                      column(s.channel, {"Source_Server_Id", "Master_Server_Id"}), s.own_server_id,
+                      s.ask_peers);
+  };
+  return what(a) == what(b);
+}
+
 // One probe of `instance`: its own queries, then every source, peer and Galera node it
-// names, asked in parallel.
+// names, asked in parallel. The sources `last` (the previous probe of this server) found
+// are asked while the server itself is read: a replica's channels rarely change, so the
+// decision waits for the slower of the two, not their sum. A guess that no longer holds
+// is not used: that source is asked again.
 InstanceProbe probe_now(const Instance& instance, const ProbeSettings& settings,
-                        std::chrono::steady_clock::time_point deadline) {
+                        std::chrono::steady_clock::time_point deadline, const InstanceProbe* last) {
+  auto ask = [&](const SourceAsk& a) {
+    return ask_source(a.channel, a.own_server_id, a.ask_peers, settings, deadline);
+  };
+  std::vector<SourceAsk> guessed;
+  if (last && last->data)
+    for (const auto& channel : last->data->replica_status)
+      guessed.push_back(source_ask(channel, last->data->server_id));
+  std::optional<std::future<std::vector<SourceView>>> early;  // joined on every return
+  if (!guessed.empty())
+    early = std::async(std::launch::async, [&] { return in_parallel(guessed, ask); });
+
   InstanceProbe p;
   p.instance = instance;
   Endpoint ep{instance.connect_socket, "", instance.port, settings.defaults_file};
@@ -608,10 +662,26 @@ InstanceProbe probe_now(const Instance& instance, const ProbeSettings& settings,
   // Every channel's source is asked, whatever the threads say: a source that does not
   // answer leaves its data here, whether the IO thread retries, gave up after
   // master_retry_count, or was stopped by a DBA preparing a promotion.
-  p.sources = in_parallel(data->replica_status, [&](const Row& channel) {
-    auto ask_peers = is_replicating(channel) ? AskPeers::Yes : AskPeers::No;
-    return ask_source(channel, data->server_id, ask_peers, settings, deadline);
-  });
+  std::vector<SourceView> early_views = early ? early->get() : std::vector<SourceView>{};
+  std::vector<std::optional<SourceView>> views(data->replica_status.size());
+  std::vector<bool> taken(early_views.size());  // each early answer serves one channel
+  std::vector<SourceAsk> late;                  // the channels no early answer fits
+  std::vector<size_t> late_at;
+  for (size_t i = 0; i < views.size(); ++i) {
+    SourceAsk wanted = source_ask(data->replica_status[i], data->server_id);
+    for (size_t j = 0; j < early_views.size() && !views[i]; ++j)
+      if (!taken[j] && same_ask(wanted, guessed[j])) {
+        views[i] = std::move(early_views[j]);
+        taken[j] = true;
+      }
+    if (!views[i]) {
+      late.push_back(std::move(wanted));
+      late_at.push_back(i);
+    }
+  }
+  auto late_views = in_parallel(late, ask);
+  for (size_t k = 0; k < late_at.size(); ++k) views[late_at[k]] = std::move(late_views[k]);
+  for (auto& v : views) p.sources.push_back(std::move(*v));
   if (!data->replica_status.empty() &&
       std::any_of(data->processlist.begin(), data->processlist.end(), is_binlog_dump)) {
     auto hosts = registered_replicas(**conn);
@@ -635,8 +705,9 @@ InstanceProbe probe_instance(const Instance& instance, const ProbeSettings& sett
   static SharedProbes probes;
   // Shared only among callers that expect the same process and log in as the same account.
   const std::string variant = fmt::format("{}#{}", instance.pid, settings.defaults_file);
-  auto shared = probes.join(instance.connect_socket, variant, deadline,
-                            [&] { return probe_now(instance, settings, deadline); });
+  auto shared = probes.join(
+      instance.connect_socket, variant, deadline,
+      [&](const InstanceProbe* last) { return probe_now(instance, settings, deadline, last); });
   if (!shared) {
     InstanceProbe p;
     p.instance = instance;

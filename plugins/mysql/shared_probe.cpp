@@ -15,10 +15,11 @@ std::optional<InstanceProbe> SharedProbes::join(const std::string& server,
     if (!s.running) {
       s.running = true;
       const uint64_t mine = ++s.started;
+      const std::shared_ptr<const InstanceProbe> last = s.result;
       lock.unlock();
       std::shared_ptr<const InstanceProbe> result;
       try {
-        result = std::make_shared<const InstanceProbe>(run());
+        result = std::make_shared<const InstanceProbe>(run(last.get()));
       } catch (...) {
         lock.lock();
         s.running = false;  // the waiters run their own

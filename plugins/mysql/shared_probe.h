@@ -22,7 +22,9 @@ namespace guardd::mysql {
 /// The probes of the servers one process asks, one running at a time per server.
 class SharedProbes {
  public:
-  using Run = std::function<InstanceProbe()>;
+  /// Runs a probe, given the last one of the same server (any variant; null for the first)
+  /// as a hint of what to ask early.
+  using Run = std::function<InstanceProbe(const InstanceProbe* last)>;
 
   /// The result of a probe of `server` that started after this call: run by this caller,
   /// or shared with the callers that asked for the same `variant` (who the probe logs in

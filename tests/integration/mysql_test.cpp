@@ -755,6 +755,47 @@ TEST(MySql, DemotedPrimaryAfterASwitchoverIsJudgedAsAReplica) {
   EXPECT_EQ(facts["role"], "replica") << facts.dump(2);
 }
 
+// guardd asks a replica's source while it reads the replica itself, guessing the source
+// from its last probe; a replica moved to another source must be judged by the new one.
+// On its first source it has a healthy peer (allowed); on the second it is the only
+// replica (refused). Judged by the old source's answer, it would still be allowed.
+TEST(MySql, ReplicaMovedToAnotherSourceIsJudgedByTheNewOne) {
+  MariaDbServer a(1), peer(2), replica(3), b(4);
+  ASSERT_TRUE(a.start() && peer.start() && replica.start() && b.start());
+  std::string creds = create_monitor_account(a, a.dir().path());
+  create_monitor_account(b, b.dir().path());
+  ASSERT_TRUE(start_replication(peer, a)) << peer.error_log();
+  ASSERT_TRUE(start_replication(replica, a)) << replica.error_log();
+  Guardd g("", mysql_sections(replica.socket(), creds));
+  ASSERT_TRUE(g.start()) << g.log();
+  auto before = ask(g, "reboot");
+  ASSERT_EQ(before.exit_code, 0) << "a healthy peer of the same source: " << before.dump();
+
+  // From b's current position on (b's own account is not replicated to it).
+  ASSERT_EQ(b.exec("CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY 'repl'; "
+                   "GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'"),
+            "");
+  auto at = b.query("SHOW MASTER STATUS");
+  ASSERT_EQ(at.size(), 1u);
+  ASSERT_EQ(replica.exec("STOP SLAVE; CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=" +
+                         std::to_string(b.port()) +
+                         ", MASTER_USER='repl', MASTER_PASSWORD='repl', MASTER_LOG_FILE='" +
+                         at[0]["File"] + "', MASTER_LOG_POS=" + at[0]["Position"] +
+                         ", MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1; START SLAVE"),
+            "");
+  ASSERT_TRUE(wait_until([&] {
+    auto rows = replica.query("SHOW SLAVE STATUS");
+    return !rows.empty() && rows[0]["Slave_IO_Running"] == "Yes" &&
+           rows[0]["Slave_SQL_Running"] == "Yes";
+  }));
+  auto after = ask(g, "reboot");
+  EXPECT_EQ(after.exit_code, 1) << after.dump();
+  const std::string reason = after.check("mysql-replication")["reason"];
+  EXPECT_NE(reason.find("last healthy replica of 127.0.0.1:" + std::to_string(b.port())),
+            std::string::npos)
+      << reason;
+}
+
 // The setup problems `guardctl status` reports for the check `name` (null: none listed).
 json status_problems(const Guardd& g, const std::string& name) {
   auto r = g.ctl({"status", "--json"});

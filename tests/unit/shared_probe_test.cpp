@@ -7,6 +7,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "plugins/mysql/shared_probe.h"
 #include "support/harness.h"
@@ -52,7 +53,7 @@ TEST(SharedProbes, CallersArrivingDuringAProbeShareTheNextOne) {
   std::atomic<int> runs{0}, concurrent{0}, most_concurrent{0};
   Gate first;
   auto probe = [&](Gate* gate) {
-    return [&, gate] {
+    return [&, gate](const InstanceProbe*) {
       int now = ++concurrent;
       most_concurrent = std::max(most_concurrent.load(), now);
       int n = ++runs;
@@ -79,13 +80,18 @@ TEST(SharedProbes, CallersArrivingDuringAProbeShareTheNextOne) {
   EXPECT_EQ(most_concurrent, 1);
 }
 
-TEST(SharedProbes, AProbeThatEndedIsNeverReused) {
+TEST(SharedProbes, AProbeThatEndedIsNeverReusedButOfferedAsAHint) {
   SharedProbes probes;
   int runs = 0;
-  auto probe = [&] { return numbered(++runs); };
+  std::vector<std::string> hints;
+  auto probe = [&](const InstanceProbe* last) {
+    hints.push_back(last ? last->error : "none");
+    return numbered(++runs);
+  };
   EXPECT_EQ(probes.join("s", "v", in(5s), probe)->error, "probe 1");
   EXPECT_EQ(probes.join("s", "v", in(5s), probe)->error, "probe 2");
   EXPECT_EQ(probes.join("other", "v", in(5s), probe)->error, "probe 3");
+  EXPECT_EQ(hints, (std::vector<std::string>{"none", "probe 1", "none"}));
 }
 
 TEST(SharedProbes, ACallerOfAnotherVariantRunsItsOwn) {
@@ -96,7 +102,7 @@ TEST(SharedProbes, ACallerOfAnotherVariantRunsItsOwn) {
   std::thread leader([&] {
     a = probes
             .join("s", "pid 1", in(30s),
-                  [&] {
+                  [&](const InstanceProbe*) {
                     int n = ++runs;
                     first.pass();
                     return numbered(n);
@@ -104,10 +110,15 @@ TEST(SharedProbes, ACallerOfAnotherVariantRunsItsOwn) {
             ->error;
   });
   ASSERT_TRUE(wait_until([&] { return runs == 1; }));
-  std::thread same(
-      [&] { b = probes.join("s", "pid 1", in(30s), [&] { return numbered(++runs); })->error; });
+  std::thread same([&] {
+    b = probes.join("s", "pid 1", in(30s), [&](const InstanceProbe*) { return numbered(++runs); })
+            ->error;
+  });
   std::thread other([&] {
-    c = probes.join("s", "pid 2", in(30s), [&] { return numbered(100 + ++runs); })->error;
+    c = probes
+            .join("s", "pid 2", in(30s),
+                  [&](const InstanceProbe*) { return numbered(100 + ++runs); })
+            ->error;
   });
   ASSERT_TRUE(wait_until([&] { return probes.waiting("s") == 2; }));
   first.open();
@@ -126,14 +137,16 @@ TEST(SharedProbes, AWaiterGivesUpAtItsDeadline) {
   std::atomic<int> runs{0};
   Gate first;
   std::thread leader([&] {
-    probes.join("s", "v", in(30s), [&] {
+    probes.join("s", "v", in(30s), [&](const InstanceProbe*) {
       ++runs;
       first.pass();
       return numbered(1);
     });
   });
   ASSERT_TRUE(wait_until([&] { return runs == 1; }));
-  EXPECT_FALSE(probes.join("s", "v", in(200ms), [&] { return numbered(++runs); }).has_value());
+  EXPECT_FALSE(
+      probes.join("s", "v", in(200ms), [&](const InstanceProbe*) { return numbered(++runs); })
+          .has_value());
   EXPECT_EQ(runs, 1);
   first.open();
   leader.join();
@@ -145,7 +158,7 @@ TEST(SharedProbes, WhenAProbeThrowsTheWaitersRunTheirOwn) {
   Gate first;
   std::thread leader([&] {
     EXPECT_THROW(probes.join("s", "v", in(30s),
-                             [&]() -> InstanceProbe {
+                             [&](const InstanceProbe*) -> InstanceProbe {
                                ++runs;
                                first.pass();
                                throw std::runtime_error("bug");
@@ -154,8 +167,10 @@ TEST(SharedProbes, WhenAProbeThrowsTheWaitersRunTheirOwn) {
   });
   ASSERT_TRUE(wait_until([&] { return runs == 1; }));
   std::string b;
-  std::thread waiter(
-      [&] { b = probes.join("s", "v", in(30s), [&] { return numbered(++runs); })->error; });
+  std::thread waiter([&] {
+    b = probes.join("s", "v", in(30s), [&](const InstanceProbe*) { return numbered(++runs); })
+            ->error;
+  });
   ASSERT_TRUE(wait_until([&] { return probes.waiting("s") == 1; }));
   first.open();
   leader.join();
