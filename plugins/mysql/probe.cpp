@@ -136,7 +136,10 @@ Result<std::unique_ptr<Connection>> connect_tcp(const std::string& host, int por
 // a live link that takes milliseconds; one that has not caught up by then has stalled, or
 // is too slow to be counted on.
 constexpr auto kCatchUp = std::chrono::milliseconds(500);
-constexpr auto kCatchUpPoll = std::chrono::milliseconds(50);
+// Read again after 2 ms, then twice as long each time up to 50 ms: a live link under load
+// is usually a few milliseconds behind, a stalled one is not worth a query every 2 ms.
+constexpr auto kFirstCatchUpPoll = std::chrono::milliseconds(2);
+constexpr auto kLongestCatchUpPoll = std::chrono::milliseconds(50);
 
 // The channel from the source `source_id` in a replica's status rows, read into `peer`.
 void read_channel(const std::vector<Row>& rows, int64_t source_id, PeerState& peer) {
@@ -190,6 +193,7 @@ PeerState ask_peer(const Row& host_row, int64_t source_id, const SourcePosition*
     peer.position.gtid_binlog_state = (*vars)[0]["state"].value_or("");
   }
   const auto catch_up_until = std::min(deadline, std::chrono::steady_clock::now() + kCatchUp);
+  std::chrono::milliseconds poll = kFirstCatchUpPoll;
   while (true) {
     auto rows = (*conn)->query(replica_status_sql(version));
     if (!rows) {
@@ -200,8 +204,9 @@ PeerState ask_peer(const Row& host_row, int64_t source_id, const SourcePosition*
     // Only a peer behind is given time: positions that cannot be compared never will be.
     const bool settled = wait_for == nullptr || !peer.replicates || peer.io_running != "Yes" ||
                          received(*wait_for, peer.position).state != Receipt::State::Behind;
-    if (settled || std::chrono::steady_clock::now() + kCatchUpPoll > catch_up_until) return peer;
-    std::this_thread::sleep_for(kCatchUpPoll);
+    if (settled || std::chrono::steady_clock::now() + poll > catch_up_until) return peer;
+    std::this_thread::sleep_for(poll);
+    poll = std::min(poll * 2, kLongestCatchUpPoll);
   }
 }
 

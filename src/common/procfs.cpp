@@ -80,9 +80,19 @@ std::optional<std::string> read_cmdline(pid_t pid, size_t max_bytes, const std::
 }
 
 std::optional<std::string> read_comm(pid_t pid, const std::string& proc_root) {
-  auto text = slurp(pid_path(proc_root, pid, "comm"), 64);
-  if (!text || text->empty()) return std::nullopt;
-  if (text->back() == '\n') text->pop_back();
+  // One read: the kernel hands out the whole name (16 bytes at most) at once, so the end
+  // of the file is not read for (a scan reads this of every process at every decision).
+  int fd = open(pid_path(proc_root, pid, "comm").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buf[64];
+  ssize_t n;
+  do {
+    n = read(fd, buf, sizeof buf);
+  } while (n < 0 && errno == EINTR);
+  close(fd);
+  if (n <= 0) return std::nullopt;
+  std::string text(buf, static_cast<size_t>(n));
+  if (text.back() == '\n') text.pop_back();
   return text;
 }
 
