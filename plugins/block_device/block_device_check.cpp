@@ -1,5 +1,6 @@
 #include "plugins/block_device/block_device_check.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 
@@ -18,13 +19,26 @@ constexpr TypeKey kKeys[] = {
 };
 
 std::string describe(const block::Finding& f) {
-  if (f.kind == "mounted") return fmt::format("{} is mounted on {}", f.device, f.detail);
-  if (f.kind == "root") return fmt::format("{} carries {}", f.device, f.detail);
-  if (f.kind == "swap") return fmt::format("{} is active swap", f.device);
-  if (f.kind == "holder") return fmt::format("{} is held by {}", f.device, f.detail);
-  if (f.kind == "datadir") return fmt::format("{} holds {}", f.device, f.detail);
-  if (f.kind == "protected")
-    return fmt::format("{} is in protected_devices ({})", f.device, f.detail);
+  using block::Use;
+  switch (f.kind) {
+    case Use::Mounted:
+      return fmt::format("{} is mounted on {}", f.device, f.detail);
+    case Use::Root:
+      return fmt::format("{} carries {}", f.device, f.detail);
+    case Use::Swap:
+      return fmt::format("{} is active swap", f.device);
+    case Use::Holder:
+      return fmt::format("{} is held by {}", f.device, f.detail);
+    case Use::Datadir:
+      return fmt::format("{} holds {}", f.device, f.detail);
+    case Use::Protected:
+      return fmt::format("{} is in protected_devices ({})", f.device, f.detail);
+    case Use::LoopBacking:
+    case Use::OpenFile:
+    case Use::Exclusive:
+    case Use::Unverifiable:
+      return fmt::format("{} {}", f.device, f.detail);
+  }
   return fmt::format("{} {}", f.device, f.detail);
 }
 
@@ -54,16 +68,16 @@ class BlockDeviceCheck final : public Check {
         {"target", *ctx.request.target}, {"resolved", *resolved},
         {"device", target->device.name}, {"partition", target->is_partition},
         {"partitions", partitions},      {"findings", block::findings_to_json(findings)}};
+    // The exclusive-open finding restates what any other use already explains.
+    const bool explained = std::any_of(findings.begin(), findings.end(), [](const auto& f) {
+      return f.kind != block::Use::Exclusive && f.kind != block::Use::Unverifiable;
+    });
     std::vector<std::string> uses, unknown;
-    for (const auto& f : findings)
-      (f.kind == "unverifiable" ? unknown : uses).push_back(describe(f));
-    if (!uses.empty()) {
-      // The exclusive-open finding restates what mounts/swap/holders already explain.
-      if (uses.size() > 1)
-        std::erase_if(
-            uses, [](const std::string& u) { return u.find("exclusively") != std::string::npos; });
-      return {Outcome::Veto, fmt::format("{}", fmt::join(uses, "; ")), facts};
+    for (const auto& f : findings) {
+      if (f.kind == block::Use::Exclusive && explained) continue;
+      (f.kind == block::Use::Unverifiable ? unknown : uses).push_back(describe(f));
     }
+    if (!uses.empty()) return {Outcome::Veto, fmt::format("{}", fmt::join(uses, "; ")), facts};
     if (!unknown.empty())
       return {Outcome::Error, fmt::format("{}", fmt::join(unknown, "; ")), facts};
     return {Outcome::Pass,

@@ -1,6 +1,9 @@
 #include "plugins/block_device/device_usage.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -11,12 +14,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "common/local_time.h"
+#include "common/procfs.h"
 #include "daemon/filesystem_identity.h"
 #include "plugins/mysql/instance.h"
 
@@ -91,6 +96,30 @@ std::vector<MountEntry> read_mounts() {
   return mounts;
 }
 
+// The "flags:" line of /proc/PID/fdinfo/FD (octal open flags); "" when gone.
+std::string fdinfo_flags(pid_t pid, const char* fd) {
+  std::ifstream in(fmt::format("/proc/{}/fdinfo/{}", pid, fd));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("flags:", 0) == 0) return line.substr(6);
+  return "";
+}
+
+// "read-write", "read-only" or "write-only", from fdinfo's octal flags.
+std::string access_mode(const std::string& octal_flags) {
+  char* end = nullptr;
+  const unsigned long flags = std::strtoul(octal_flags.c_str(), &end, 8);
+  if (end == octal_flags.c_str()) return "(mode unknown)";
+  switch (flags & O_ACCMODE) {
+    case O_RDONLY:
+      return "read-only";
+    case O_WRONLY:
+      return "write-only";
+    default:
+      return "read-write";
+  }
+}
+
 std::vector<dev_t> swap_devices() {
   std::vector<dev_t> out;
   std::ifstream in("/proc/swaps");
@@ -102,6 +131,92 @@ std::vector<dev_t> swap_devices() {
     if (stat(file.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) out.push_back(st.st_rdev);
   }
   return out;
+}
+
+// A device number as the loop driver hands it out (the kernel's new_encode_dev).
+dev_t from_kernel_dev(uint64_t encoded) {
+  const unsigned maj = static_cast<unsigned>((encoded & 0xfff00) >> 8);
+  const unsigned min = static_cast<unsigned>((encoded & 0xff) | ((encoded >> 12) & 0xfff00));
+  return makedev(maj, min);
+}
+
+// Loop devices that an affected device backs, or whose backing file lives on a filesystem
+// on one: the kernel holds such a file open without claiming the device, so an exclusive
+// open of the target succeeds while a wipe would destroy what the loop device shows.
+void find_loop_backings(const std::function<const Device*(dev_t)>& which,
+                        std::vector<Finding>& found) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/sys/block", ec)) {
+    const std::string name = e.path().filename();
+    if (name.rfind("loop", 0) != 0 || !fs::exists(e.path() / "loop")) continue;  // unbound
+    const std::string node = "/dev/" + name;
+    const std::string file = read_line("/sys/block/" + name + "/loop/backing_file");
+    dev_t backing_rdev = 0, backing_fs = 0;  // the backing device; or the file's filesystem
+    int fd = open(node.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    loop_info64 info{};
+    const bool asked = fd >= 0 && ioctl(fd, LOOP_GET_STATUS64, &info) == 0;
+    const int err = errno;
+    if (fd >= 0) close(fd);
+    struct stat st {};
+    if (asked) {
+      backing_rdev = from_kernel_dev(info.lo_rdevice);
+      backing_fs = from_kernel_dev(info.lo_device);
+    } else if (err == ENXIO) {
+      continue;  // unbound meanwhile
+    } else if (err == ENOENT && !file.empty() && stat(file.c_str(), &st) == 0) {
+      // No node here (a container sees the host's loop devices in /sys): by its file's path.
+      backing_rdev = S_ISBLK(st.st_mode) ? st.st_rdev : 0;
+      backing_fs = st.st_dev;
+    } else {
+      found.push_back({Use::Unverifiable, node,
+                       fmt::format("(a loop device over {}) cannot be asked what backs it: {}",
+                                   file.empty() ? "?" : file, std::strerror(err))});
+      continue;
+    }
+    // A block device node as backing file: its own device number; a file: its filesystem's.
+    if (const Device* d = which(backing_rdev); d && backing_rdev != 0)
+      found.push_back({Use::LoopBacking, d->path, fmt::format("backs the loop device {}", node)});
+    else if (const Device* d = which(backing_fs))
+      found.push_back({Use::LoopBacking, d->path,
+                       fmt::format("holds {}, the backing file of the loop device {}",
+                                   file.empty() ? "the file" : file, node)});
+  }
+}
+
+// Processes holding an affected device open (qemu, nbd, dd, a backup reading it): the
+// kernel knows only of those that opened it exclusively. Every fd of every process is
+// looked at; statx does not go to a network filesystem for it (AT_STATX_DONT_SYNC), so a
+// dead NFS server cannot stall the check.
+void find_open_files(const std::function<const Device*(dev_t)>& which,
+                     std::vector<Finding>& found) {
+  const pid_t self = getpid();
+  std::set<std::pair<pid_t, dev_t>> seen;
+  for (pid_t pid : procfs::list_pids()) {
+    if (pid == self) continue;
+    const std::string fd_dir = fmt::format("/proc/{}/fd", pid);
+    DIR* dir = opendir(fd_dir.c_str());
+    if (dir == nullptr) {
+      if (errno != ENOENT && errno != ESRCH)  // gone meanwhile
+        found.push_back(
+            {Use::Unverifiable, fd_dir,
+             fmt::format("cannot be read to look for open devices: {}", std::strerror(errno))});
+      continue;
+    }
+    while (dirent* e = readdir(dir)) {
+      if (e->d_name[0] == '.') continue;
+      struct statx stx {};
+      if (statx(dirfd(dir), e->d_name, AT_STATX_DONT_SYNC, STATX_TYPE, &stx) != 0) continue;
+      if (!S_ISBLK(stx.stx_mode)) continue;
+      const dev_t dev = makedev(stx.stx_rdev_major, stx.stx_rdev_minor);
+      const Device* d = which(dev);
+      if (d == nullptr || !seen.insert({pid, dev}).second) continue;
+      const std::string flags = fdinfo_flags(pid, e->d_name);
+      found.push_back({Use::OpenFile, d->path,
+                       fmt::format("is open {} by pid {} ({})", access_mode(flags), pid,
+                                   procfs::read_comm(pid).value_or("gone"))});
+    }
+    closedir(dir);
+  }
 }
 
 }  // namespace
@@ -160,39 +275,41 @@ std::vector<Finding> find_uses(const Target& target,
     // renamed by-id link, a typo): the answer is "cannot tell", never "not protected".
     if (realpath(p.c_str(), resolved) == nullptr || stat(resolved, &st) != 0) {
       found.push_back(
-          {"unverifiable", p,
+          {Use::Unverifiable, p,
            fmt::format("(in protected_devices) cannot be resolved: {}", std::strerror(errno))});
       continue;
     }
     if (!S_ISBLK(st.st_mode)) {
-      found.push_back({"unverifiable", p,
+      found.push_back({Use::Unverifiable, p,
                        fmt::format("(in protected_devices) is not a block device: {}", resolved)});
       continue;
     }
     if (const Device* d = which(st.st_rdev))
-      found.push_back({"protected", d->path, p});
+      found.push_back({Use::Protected, d->path, p});
     else if (target.disk && target.disk->dev == st.st_rdev)  // a partition of a protected disk
-      found.push_back({"protected", target.disk->path, p});
+      found.push_back({Use::Protected, target.disk->path, p});
   }
 
   for (const auto& m : read_mounts()) {
     const Device* d = which(m.dev);
     if (d == nullptr) continue;
     if (m.mount_point == "/" || m.mount_point == "/boot" || m.mount_point == "/boot/efi")
-      found.push_back({"root", d->path, m.mount_point});
+      found.push_back({Use::Root, d->path, m.mount_point});
     else
-      found.push_back({"mounted", d->path, m.mount_point});
+      found.push_back({Use::Mounted, d->path, m.mount_point});
   }
   for (dev_t s : swap_devices())
-    if (const Device* d = which(s)) found.push_back({"swap", d->path, "active swap"});
-  for (const auto& h : target.holders) found.push_back({"holder", h.path, h.name});
+    if (const Device* d = which(s)) found.push_back({Use::Swap, d->path, "active swap"});
+  for (const auto& h : target.holders) found.push_back({Use::Holder, h.path, h.name});
+  find_loop_backings(which, found);
+  find_open_files(which, found);
 
   for (const auto& inst : servers) {
     struct stat st {};
     if (stat(inst.datadir.c_str(), &st) != 0) continue;
     if (const Device* d = which(st.st_dev))
       found.push_back(
-          {"datadir", d->path,
+          {Use::Datadir, d->path,
            fmt::format("the datadir {} of {} (pid {})", inst.datadir, inst.name, inst.pid)});
   }
 
@@ -212,12 +329,12 @@ std::vector<Finding> find_uses(const Target& target,
     struct stat st {};
     if (stat(k.datadir.c_str(), &st) == 0)
       if (const Device* d = which(st.st_dev)) {
-        found.push_back({"datadir", d->path, what});
+        found.push_back({Use::Datadir, d->path, what});
         continue;
       }
     for (const auto& [d, fs] : filesystems)
       if (!k.fs_uuid.empty() && fs.uuid == k.fs_uuid)
-        found.push_back({"datadir", d->path,
+        found.push_back({Use::Datadir, d->path,
                          fmt::format("{}, filesystem UUID {}, not mounted", what, fs.uuid)});
   }
 
@@ -232,18 +349,44 @@ std::vector<Finding> find_uses(const Target& target,
       continue;
     }
     if (errno == EBUSY)
-      found.push_back({"exclusive", d.path, "cannot be opened exclusively (EBUSY): in use"});
+      found.push_back({Use::Exclusive, d.path, "cannot be opened exclusively (EBUSY): in use"});
     else
-      found.push_back({"unverifiable", d.path,
+      found.push_back({Use::Unverifiable, d.path,
                        fmt::format("cannot be opened to check: {}", std::strerror(errno))});
   }
   return found;
 }
 
+std::string_view use_name(Use use) {
+  switch (use) {
+    case Use::Mounted:
+      return "mounted";
+    case Use::Root:
+      return "root";
+    case Use::Swap:
+      return "swap";
+    case Use::Holder:
+      return "holder";
+    case Use::Exclusive:
+      return "exclusive";
+    case Use::Datadir:
+      return "datadir";
+    case Use::Protected:
+      return "protected";
+    case Use::LoopBacking:
+      return "loop-backing";
+    case Use::OpenFile:
+      return "open";
+    case Use::Unverifiable:
+      return "unverifiable";
+  }
+  return "unknown";
+}
+
 nlohmann::json findings_to_json(const std::vector<Finding>& findings) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& f : findings)
-    out.push_back({{"kind", f.kind}, {"device", f.device}, {"detail", f.detail}});
+    out.push_back({{"kind", use_name(f.kind)}, {"device", f.device}, {"detail", f.detail}});
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -38,9 +39,26 @@ struct Target {
 /// Looks up a resolved block device path in /sys.
 Result<Target> inspect(const std::string& resolved_path);
 
+/// What a finding says of a device.
+enum class Use {
+  Mounted,       // a filesystem on it is mounted (detail: where)
+  Root,          // it carries /, /boot or /boot/efi
+  Swap,          // active swap
+  Holder,        // device-mapper, LVM, MD, dm-crypt on top (detail: the holder)
+  Exclusive,     // the kernel refuses an exclusive open: someone holds it
+  Datadir,       // a MySQL datadir, running or remembered, lives on it
+  Protected,     // listed in protected_devices
+  LoopBacking,   // it backs a loop device, or holds the file that backs one
+  OpenFile,      // a process holds it open
+  Unverifiable,  // it could not be checked: never "not in use"
+};
+
+/// The name of a use in the decision's facts ("mounted", "loop-backing", ...).
+std::string_view use_name(Use use);
+
 /// One reason the device is in use.
 struct Finding {
-  std::string kind;    // mounted, swap, holder, exclusive, root, datadir, protected, unverifiable
+  Use kind;
   std::string device;  // which of the affected devices
   std::string detail;  // mount point, holder name, ...
 };
