@@ -672,11 +672,14 @@ void replica_scenario(const Options& o, Scenario& scenario) {
   const std::string creds = replica.dir + "/guardd-mysql.cnf";
   std::ofstream(creds) << "[client]\nuser = guardd\npassword = bench\n";
   chmod(creds.c_str(), 0600);
-  // The shipped policy, on this replica's server only, with the monitoring account.
+  // The shipped policy, on this replica's server only (the other two stand for other
+  // hosts), with the monitoring account.
   std::string policy = read_text(GUARDD_SOURCE_DIR "/etc/guardd.conf");
-  for (auto [from, to] :
-       {std::pair<std::string, std::string>{"instances = auto", "instances = " + replica.socket()},
-        {"defaults_file =", "defaults_file = " + creds}})
+  for (auto [from, to] : {std::pair<std::string, std::string>{
+                              "instances = auto", "instances = " + replica.socket() +
+                                                      "\nexclude_instances = " + primary.socket() +
+                                                      " " + peer.socket()},
+                          {"defaults_file =", "defaults_file = " + creds}})
     for (size_t at = policy.find(from); at != std::string::npos;
          at = policy.find(from, at + to.size()))
       policy.replace(at, from.size(), to);

@@ -52,9 +52,9 @@ std::span<const CheckType> check_types() {
        mysql_connections_keys(),
        create_mysql_connections_check},
       {"block-device",
-       "Vetoes a wipe of a device that is mounted, swap, held by LVM/MD/dm, opened "
-       "exclusively, carries / or /boot or a database's datadir (mounted or not: known by its "
-       "filesystem's UUID), or is protected.",
+       "Vetoes a wipe of a device that is mounted, swap, held by LVM/MD/dm, open in any "
+       "process, behind a loop device, opened exclusively, carries / or /boot or a "
+       "database's datadir (mounted or not: known by its filesystem's UUID), or is protected.",
        {"wipe"},
        false,
        block_device_keys(),

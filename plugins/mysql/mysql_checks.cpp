@@ -1,5 +1,7 @@
 #include "plugins/mysql/mysql_checks.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -22,7 +24,11 @@ using mysql::InstanceProbe;
 
 constexpr TypeKey kCommonKeys[] = {
     {"instances", "auto",
-     "'auto' (every running instance) or the unix socket paths of the instances to check."},
+     "'auto' (every running instance) or the unix socket paths of the instances to check; "
+     "another server running vetoes every operation but wipe (a reboot stops it too)."},
+    {"exclude_instances", "",
+     "Unix socket paths (or shell patterns, * stopping at '/') of running servers neither "
+     "judged nor counted: their loss in a reboot is accepted (a scratch server)."},
     {"defaults_file", "",
      "my.cnf-style file with [client] user and password (root-owned, mode 0600), and TLS "
      "settings for logins to other servers in [guardd-tcp]; empty: connect as guardd's own "
@@ -30,6 +36,7 @@ constexpr TypeKey kCommonKeys[] = {
 };
 constexpr TypeKey kRunningKeys[] = {
     kCommonKeys[0],
+    kCommonKeys[1],
     {"option_files", "/etc/my.cnf /etc/mysql/my.cnf",
      "Server option files read for the datadirs of servers not running (with what they "
      "!include); empty: none."},
@@ -40,40 +47,74 @@ constexpr TypeKey kRunningKeys[] = {
 constexpr TypeKey kReplicationKeys[] = {
     kCommonKeys[0],
     kCommonKeys[1],
+    kCommonKeys[2],
     {"min_remaining_nodes", "2", "Galera: synced nodes that must remain when this one leaves."},
     {"max_lag", "30s",
      "A peer replica further behind its source than this is no failover candidate."}};
 constexpr TypeKey kConnectionsKeys[] = {
     kCommonKeys[0],
     kCommonKeys[1],
+    kCommonKeys[2],
     {"max_clients", "0", "Idle client sessions allowed before the check vetoes."},
     {"ignore_users", "",
      "Accounts whose sessions do not count against max_clients (monitoring); their open "
      "transactions, DDL and long statements still veto."},
     {"max_query_time", "30s", "A client statement running longer than this vetoes."}};
 
+// The running servers a check judges, and those it only counts.
+struct Selection {
+  std::vector<Instance> chosen;
+  // Running, named by no `instances` entry and not excluded: not judged, but a reboot
+  // stops them too, so they veto every operation but wipe.
+  std::vector<Instance> uncovered;
+};
+
+// True when `path` names the server `i`: its socket as it names it, or the path guardd
+// reaches it by, compared after resolving symlinks, "//", "/./" and /var/run.
+bool names_server(const std::string& path, const Instance& i) {
+  return i.socket == path || mysql::canonical_path(i.connect_socket) == mysql::canonical_path(path);
+}
+
+// True when `pattern` (a path, or a shell pattern where * and ? stop at '/') names the
+// server `i`.
+bool matches_pattern(const std::string& pattern, const Instance& i) {
+  if (pattern.find_first_of("*?[") == std::string::npos) return names_server(pattern, i);
+  return fnmatch(pattern.c_str(), i.socket.c_str(), FNM_PATHNAME) == 0 ||
+         fnmatch(pattern.c_str(), mysql::canonical_path(i.connect_socket).c_str(), FNM_PATHNAME) ==
+             0;
+}
+
 // Settings every MySQL check reads.
 struct Target {
-  std::vector<std::string> sockets;  // empty: every running instance
+  std::vector<std::string> sockets;   // empty: every running instance
+  std::vector<std::string> excluded;  // exclude_instances
   std::string defaults_file;
 
-  /// The running instances the check is about. An `instances` path is compared after
-  /// resolving symlinks, "//", "/./" and /var/run; one matching no running server while
-  /// some server runs is an error (a moved socket must not read as "nothing running").
-  /// Every server a path names is chosen: a container's server may name the same path as
-  /// the host's, and a reboot stops both.
-  Result<std::vector<Instance>> select(const std::vector<Instance>& all) const {
-    if (sockets.empty()) return all;
-    std::vector<Instance> chosen;
+  /// The running instances the check is about. One `instances` path matching no running
+  /// server while some server runs is an error (a moved socket must not read as "nothing
+  /// running"). Every server a path names is chosen: a container's server may name the
+  /// same path as the host's, and a reboot stops both.
+  Result<Selection> select(const std::vector<Instance>& all) const {
+    Selection out;
+    auto excluded_server = [&](const Instance& i) {
+      return std::any_of(excluded.begin(), excluded.end(),
+                         [&](const std::string& p) { return matches_pattern(p, i); });
+    };
+    if (sockets.empty()) {
+      for (const auto& i : all)
+        if (!excluded_server(i)) out.chosen.push_back(i);
+      return out;
+    }
+    auto chosen = [&](const Instance& i) {
+      return std::any_of(out.chosen.begin(), out.chosen.end(),
+                         [&](const Instance& c) { return c.pid == i.pid; });
+    };
     for (const auto& wanted : sockets) {
-      const std::string canonical = mysql::canonical_path(wanted);
       bool matched = false;
       for (const auto& i : all) {
-        if (i.socket != wanted && mysql::canonical_path(i.connect_socket) != canonical) continue;
+        if (!names_server(wanted, i)) continue;
         matched = true;
-        const bool already = std::any_of(chosen.begin(), chosen.end(),
-                                         [&](const Instance& c) { return c.pid == i.pid; });
-        if (!already) chosen.push_back(i);
+        if (!chosen(i)) out.chosen.push_back(i);
       }
       if (matched) continue;
       if (all.empty()) continue;  // no server runs at all: nothing to judge
@@ -83,12 +124,25 @@ struct Target {
       return Error{fmt::format("instances: {} is the socket of no running server ({} running)",
                                wanted, fmt::join(running, ", "))};
     }
-    return chosen;
+    for (const auto& i : all)
+      if (!chosen(i) && !excluded_server(i)) out.uncovered.push_back(i);
+    return out;
   }
   std::string key() const {
-    return fmt::format("mysql-probe|{}|{}", defaults_file, fmt::join(sockets, ","));
+    return fmt::format("mysql-probe|{}|{}|{}", defaults_file, fmt::join(sockets, ","),
+                       fmt::join(excluded, ","));
   }
 };
+
+// Why a server no `instances` entry names refuses `operation` (every one but a wipe,
+// which stops no server); empty when it does not.
+std::string uncovered_veto(const Instance& i, const std::string& operation) {
+  if (operation == "wipe") return "";
+  return fmt::format(
+      "{} pid {} on {} runs and no instances entry names it: a {} stops it too (add its "
+      "socket to instances, or to exclude_instances to accept losing it)",
+      i.name, i.pid, i.socket, operation);
+}
 
 const ConfigValue* option(const CheckSection& s, const char* key) {
   auto it = s.options.find(key);
@@ -138,6 +192,13 @@ Result<Target> parse_target(const CheckSection& s) {
       }
     }
   }
+  if (const ConfigValue* v = option(s, "exclude_instances")) {
+    for (const auto& w : parse_list(v->text)) {
+      auto path = parse_absolute_path(w);
+      if (!path) return Error{fmt::format("{}: exclude_instances: {}", v->where(), path.error())};
+      t.excluded.push_back(*path);
+    }
+  }
   if (const ConfigValue* v = option(s, "defaults_file"); v && !v->text.empty()) {
     auto path = parse_absolute_path(v->text);
     if (!path) return Error{fmt::format("{}: defaults_file: {}", v->where(), path.error())};
@@ -149,8 +210,9 @@ Result<Target> parse_target(const CheckSection& s) {
 // The probes of one decision (or status), shared by every MySQL check with the same target.
 struct Snapshot {
   std::vector<InstanceProbe> probes;
-  std::string error;      // the target's instances could not be chosen
-  std::string impostors;  // impostor_note of the scan
+  std::vector<Instance> uncovered;  // see Selection
+  std::string error;                // the target's instances could not be chosen
+  std::string impostors;            // impostor_note of the scan
 };
 
 std::shared_ptr<const Snapshot> snapshot(DecisionScope& scope, const Target& t,
@@ -164,9 +226,10 @@ std::shared_ptr<const Snapshot> snapshot(DecisionScope& scope, const Target& t,
       s.error = chosen.error();
       return s;
     }
-    for (const auto& inst : *chosen)
+    for (const auto& inst : chosen->chosen)
       s.probes.push_back(
           mysql::probe_instance(inst, mysql::ProbeSettings{t.defaults_file}, deadline));
+    s.uncovered = std::move(chosen->uncovered);
     return s;
   });
 }
@@ -206,11 +269,14 @@ class MysqldRunningCheck final : public Check {
     const auto& all_running = discovery->servers;
     auto chosen = target_.select(all_running);
     if (!chosen) return {Outcome::Error, chosen.error(), nullptr};
-    const auto& running = *chosen;
+    const auto& running = chosen->chosen;
     const int64_t now = wall_clock_us();
     std::vector<std::string> parts;
     nlohmann::json instances = nlohmann::json::array(), at_rest = nlohmann::json::array();
     std::vector<std::string> memory_errors;
+    for (const auto& i : chosen->uncovered)
+      if (auto veto = uncovered_veto(i, ctx.request.operation); !veto.empty())
+        parts.push_back(std::move(veto));
     for (const auto& i : running) {
       parts.push_back(fmt::format("{} running (pid {}, datadir {}, socket {}, port {})", i.name,
                                   i.pid, i.datadir, i.socket, i.port));
@@ -276,6 +342,9 @@ class ProbingCheck final : public Check {
     auto snap = snapshot(ctx.scope, target_, ctx.deadline);
     if (!snap->error.empty()) return {Outcome::Error, snap->error, nullptr};
     std::vector<Assessment> all;
+    for (const auto& i : snap->uncovered)
+      if (auto veto = uncovered_veto(i, ctx.request.operation); !veto.empty())
+        all.push_back({Outcome::Veto, std::move(veto), i.facts()});
     for (const auto& probe : snap->probes) {
       all.push_back(Assess(probe, policy_));
       if (memory_ && all.back().outcome != Outcome::Error)
@@ -284,6 +353,11 @@ class ProbingCheck final : public Check {
             !e.empty())
           all.back().facts["memory_error"] = e;
     }
+    if (all.empty() && !snap->uncovered.empty())
+      return {Outcome::Pass,
+              fmt::format("no server named in instances runs ({} other: a {} stops none){}",
+                          snap->uncovered.size(), ctx.request.operation, snap->impostors),
+              nullptr};
     return combine(all, snap->impostors);
   }
 
