@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "plugins/hook/hook_orphans.h"
+
 namespace guardd::hook {
 namespace {
 
@@ -97,7 +99,13 @@ Result<HookRun> run_hook(int program_fd, const std::vector<std::string>& argv,
   envp.push_back(nullptr);
   pid_t pid = -1;
   const std::string by_descriptor = fmt::format("/proc/self/fd/{}", kProgramFd);
-  int rc = posix_spawn(&pid, by_descriptor.c_str(), &actions, &attr, args.data(), envp.data());
+  // Known as a running hook before any sweep can see it (see HookOrphans).
+  HookOrphans& orphans = HookOrphans::of_this_process();
+  int rc = 0;
+  orphans.start([&] {
+    rc = posix_spawn(&pid, by_descriptor.c_str(), &actions, &attr, args.data(), envp.data());
+    return rc == 0 ? pid : -1;
+  });
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return Error{fmt::format("cannot run {}: {}", argv[0], std::strerror(rc))};
@@ -166,8 +174,11 @@ Result<HookRun> run_hook(int program_fd, const std::vector<std::string>& argv,
     }
   }
   kill(-pid, SIGKILL);  // the hook's group: stragglers and, at the deadline, the hook itself
+  if (!exited) waitpid(pid, &status, 0);
+  // What left the group (setsid) and was orphaned came to guardd, the subreaper: gone too.
+  orphans.ended(pid);
+  orphans.sweep();
   if (!exited) {
-    waitpid(pid, &status, 0);
     run.timed_out = true;
     return run;
   }

@@ -33,6 +33,7 @@
 #include "daemon/worker_pool.h"
 #include "guardd/protocol.h"
 #include "guardd_version.h"
+#include "plugins/hook/hook_orphans.h"
 
 namespace guardd {
 namespace {
@@ -389,5 +390,12 @@ int main(int argc, char** argv) {
   // keeps what it once held: under 64 concurrent calls that was ~4 MiB that never went
   // back. Decisions allocate little; two arenas are plenty.
   mallopt(M_ARENA_MAX, 2);
+  // A hook's child that leaves its process group (setsid) and is orphaned comes back to
+  // guardd, to be killed when its decision ends (see HookOrphans), not to init.
+  if (!guardd::hook::HookOrphans::become_subreaper())
+    spdlog::warn(
+        "cannot become the child subreaper ({}): a hook's child that leaves its process "
+        "group may outlive its decision",
+        std::strerror(errno));
   return guardd::run(opts);
 }

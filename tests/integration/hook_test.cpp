@@ -148,6 +148,34 @@ TEST(Hook, BackgroundChildDoesNotHoldTheDecisionAndIsKilled) {
   })) << "the background child was left running";
 }
 
+// A child that leaves the hook's process group (setsid) is not killed with the group; it
+// is orphaned when the hook exits and comes back to guardd (the child subreaper), which
+// kills it once its decision is over. Failed before: the child ran on under init.
+TEST(Hook, AChildThatLeftTheProcessGroupIsKilledToo) {
+  TempDir hooks;
+  const std::string duration = "102." + std::to_string(getpid());
+  const std::string escaped = hooks / "escaped.pid";
+  // The hook exits only once its child has left the group (setsid runs the shell that
+  // writes the file), so the group's kill cannot win a race against the escape.
+  std::string exec = script(hooks, "escaper",
+                            "setsid sh -c 'echo $$ > " + escaped + "; exec sleep " + duration +
+                                "' &\nwhile [ ! -s " + escaped +
+                                " ]; do :; done\n"
+                                "echo escaped; exit 0");
+  Guardd g("", hook_section("escaper", exec, "timeout = 5s"));
+  ASSERT_TRUE(g.start()) << g.log();
+  int code;
+  auto r = ask(g, {"reboot"}, &code);
+  EXPECT_EQ(code, 0) << r;
+  EXPECT_EQ(check_named(r, "escaper")["reason"], "escaped");
+  const std::string child = read_file(escaped);
+  ASSERT_FALSE(child.empty()) << "the child never ran";
+  EXPECT_TRUE(wait_until([&] {
+    return run_process({"/usr/bin/pgrep", "-f", "^sleep " + duration + "$"}).exit_code == 1;
+  })) << "the child that left the hook's process group (pid "
+      << child << ") was left running";
+}
+
 TEST(Hook, UnsafeProgramsAreErrors) {
   TempDir hooks;
   std::string writable = script(hooks, "writable", "exit 0");
