@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/procfs.h"
 
@@ -36,14 +37,18 @@ std::set<pid_t> own_children() {
   return children;
 }
 
-// Reaps `pid` (our child, killed) within a short wait; a process stuck in the kernel is
-// left for the next sweep.
-void reap(pid_t pid) {
-  for (int i = 0; i < 100; ++i) {
-    const pid_t r = waitpid(pid, nullptr, WNOHANG);
-    if (r == pid || (r < 0 && errno == ECHILD)) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+// Reaps the killed `pids` (our children) for 100 ms at most in all, without holding the
+// lock that hook spawns take; one stuck in the kernel is reaped by a later sweep (as the
+// zombie it then is).
+void reap(const std::vector<pid_t>& pids) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+  for (pid_t pid : pids)
+    while (true) {
+      const pid_t r = waitpid(pid, nullptr, WNOHANG);
+      if (r == pid || (r < 0 && errno == ECHILD)) break;
+      if (std::chrono::steady_clock::now() >= until) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
 }
 
 }  // namespace
@@ -73,29 +78,34 @@ void HookOrphans::ended(pid_t pid) {
   running_.erase(pid);
 }
 
-void HookOrphans::sweep() {
+std::vector<pid_t> HookOrphans::kill_orphans() {
   std::lock_guard lock(mutex_);
   unsigned long long oldest_running = std::numeric_limits<unsigned long long>::max();
   for (const auto& [pid, started] : running_) oldest_running = std::min(oldest_running, started);
+  std::vector<pid_t> killed;
+  for (pid_t child : own_children()) {
+    if (running_.count(child)) continue;
+    // Our child, not yet reaped: its pid cannot be anyone else's.
+    auto st = procfs::read_stat(child);
+    if (!st) continue;
+    if (st->state == 'Z') {
+      waitpid(child, nullptr, WNOHANG);
+      continue;
+    }
+    // Begun after a running hook: it may be that hook's, whose decision is not over.
+    if (st->start_time >= oldest_running) continue;
+    kill(child, SIGKILL);
+    killed.push_back(child);
+  }
+  return killed;
+}
+
+void HookOrphans::sweep() {
   // A killed orphan's own children are orphaned in turn: a few rounds take them too.
   for (int round = 0; round < 8; ++round) {
-    bool killed = false;
-    for (pid_t child : own_children()) {
-      if (running_.count(child)) continue;
-      // Our child, not yet reaped: its pid cannot be anyone else's.
-      auto st = procfs::read_stat(child);
-      if (!st) continue;
-      if (st->state == 'Z') {
-        reap(child);
-        continue;
-      }
-      // Begun after a running hook: it may be that hook's, whose decision is not over.
-      if (st->start_time >= oldest_running) continue;
-      kill(child, SIGKILL);
-      reap(child);
-      killed = true;
-    }
-    if (!killed) return;
+    const std::vector<pid_t> killed = kill_orphans();
+    if (killed.empty()) return;
+    reap(killed);
   }
 }
 

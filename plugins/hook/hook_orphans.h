@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <vector>
 
 namespace guardd::hook {
 
@@ -34,6 +35,9 @@ class HookOrphans {
   static HookOrphans& of_this_process();
 
  private:
+  /// Kills the orphans sweep() means (under the lock) and returns them, to be reaped.
+  std::vector<pid_t> kill_orphans();
+
   std::mutex mutex_;
   std::map<pid_t, unsigned long long> running_;  // hook pid: its start time
 };

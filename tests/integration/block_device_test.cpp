@@ -94,25 +94,22 @@ TEST_F(RootBlockDevice, DeviceHeldOpenByAProcessIsRefusedNamingIt) {
   ASSERT_TRUE(loop.error().empty()) << loop.error();
   daemon();
   const std::string by_me = "by pid " + std::to_string(getpid()) + " (";
-  {
-    int fd = open(loop.path().c_str(), O_RDWR | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
+  // A wipe of the whole disk while `node` is held open with `flags`.
+  auto wipe_while_open = [&](const std::string& node, int flags) {
+    int fd = open(node.c_str(), flags | O_CLOEXEC);
+    EXPECT_GE(fd, 0) << node;
     auto a = wipe(loop.path());
-    close(fd);
-    EXPECT_EQ(a.code, 1) << a.reply;
-    EXPECT_TRUE(contains(a.check["reason"], loop.path() + " is open read-write " + by_me))
-        << a.check;
-  }
-  {
-    int fd = open(loop.partition(2).c_str(), O_RDONLY | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    auto a = wipe(loop.path());
-    close(fd);
-    EXPECT_EQ(a.code, 1) << "a partition held open is lost with its disk: " << a.reply;
-    EXPECT_TRUE(contains(a.check["reason"], loop.partition(2) + " is open read-only " + by_me))
-        << a.check;
-  }
-  auto a = wipe(loop.path());
+    if (fd >= 0) close(fd);
+    return a;
+  };
+  auto a = wipe_while_open(loop.path(), O_RDWR);
+  EXPECT_EQ(a.code, 1) << a.reply;
+  EXPECT_TRUE(contains(a.check["reason"], loop.path() + " is open read-write " + by_me)) << a.check;
+  a = wipe_while_open(loop.partition(2), O_RDONLY);
+  EXPECT_EQ(a.code, 1) << "a partition held open is lost with its disk: " << a.reply;
+  EXPECT_TRUE(contains(a.check["reason"], loop.partition(2) + " is open read-only " + by_me))
+      << a.check;
+  a = wipe(loop.path());
   EXPECT_EQ(a.code, 0) << "closed again: " << a.reply;
 }
 

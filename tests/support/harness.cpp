@@ -444,12 +444,15 @@ NamedProcess::NamedProcess(TempDir& dir, const std::string& name, std::optional<
   });
 }
 
+void kill_child(pid_t& pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  pid = -1;
+}
+
 void NamedProcess::stop() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGKILL);
-  int st;
-  waitpid(pid_, &st, 0);
-  pid_ = -1;
+  kill_child(pid_);
 }
 
 }  // namespace guardd::test

@@ -26,6 +26,10 @@ std::string guardctl_binary();
 /// The source tree (for shipped files such as etc/guardd.conf).
 std::string source_dir();
 
+/// Kills this test's child `pid` (SIGKILL), reaps it and sets `pid` to -1; nothing when
+/// it is not positive.
+void kill_child(pid_t& pid);
+
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
 bool wait_until(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = 10000ms);

@@ -234,11 +234,7 @@ void MariaDbServer::stop() {
 }
 
 void MariaDbServer::kill_hard() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGKILL);
-  int st;
-  waitpid(pid_, &st, 0);
-  pid_ = -1;
+  kill_child(pid_);
 }
 
 void MariaDbServer::freeze() {

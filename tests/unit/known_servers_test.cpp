@@ -50,12 +50,7 @@ class StartingServer {
     stop();
   }
   void listen() { ASSERT_EQ(write(go_, "x", 1), 1); }
-  void stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
+  void stop() { guardd::test::kill_child(pid_); }
   pid_t pid() const { return pid_; }
 
  private:
